@@ -1,0 +1,3 @@
+"""WebSocket routes. `/ws/status/` arrives with the live-market work (execution app)."""
+
+websocket_urlpatterns: list = []
