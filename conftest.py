@@ -34,7 +34,7 @@ def _fresh_redis() -> Iterator[None]:
     stale = [key for key in client.scan_iter(count=1000) if not key.startswith("_kombu.binding.")]
     if stale:
         client.delete(*stale)
-    yield
+    return
 
 
 def make_user(email: str, **extra: object) -> User:
@@ -42,17 +42,17 @@ def make_user(email: str, **extra: object) -> User:
 
 
 @pytest.fixture
-def alice(db) -> User:  # noqa: ANN001 - pytest fixture
+def alice(db) -> User:
     return make_user("alice@example.com")
 
 
 @pytest.fixture
-def bob(db) -> User:  # noqa: ANN001
+def bob(db) -> User:
     return make_user("bob@example.com")
 
 
 @pytest.fixture
-def support(db) -> User:  # noqa: ANN001
+def support(db) -> User:
     from django.contrib.auth.models import Group
 
     user = make_user("support@example.com", is_staff=True)
@@ -113,7 +113,7 @@ def stop_process(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
-def celery_processes(django_db_setup, django_db_blocker) -> Iterator[None]:  # noqa: ANN001
+def celery_processes(django_db_setup, django_db_blocker) -> Iterator[None]:
     """A real Celery worker (both queues) and beat, as `make run` starts them."""
     from algotrader.celery import app
 

@@ -12,7 +12,7 @@ REFRESH = "/api/v1/auth/refresh"
 ME = "/api/v1/auth/me"
 
 
-def register(api: APIClient, email: str = "carol@example.com", password: str = PASSWORD):  # noqa: ANN201
+def register(api: APIClient, email: str = "carol@example.com", password: str = PASSWORD):
     return api.post(REGISTER, {"email": email, "password": password}, format="json")
 
 
