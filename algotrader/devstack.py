@@ -235,8 +235,10 @@ class Environment:
                 self.started.append("postgresql")
             if not env.get("REDIS_URL"):
                 say("REDIS_URL is not set: starting the embedded Redis (.local/redis)")
-                # Tests flush their database; keep them off the one a running platform uses.
-                env["REDIS_URL"] = self.redis.start(database=1 if self.for_tests else 0)
+                # Tests empty their database before each test: keep them off the one a running
+                # platform uses (0), and concurrent test runs off each other's (1-15).
+                database = 1 + os.getpid() % 15 if self.for_tests else 0
+                env["REDIS_URL"] = self.redis.start(database=database)
                 self.started.append("redis")
         except BaseException:
             self.__exit__()
@@ -263,6 +265,31 @@ class Environment:
 
 def _manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def _build_webapp(env: dict[str, str]) -> None:
+    """Builds the Expo app for the web (served at /app/) when Node.js is here and the build
+    is missing or older than its sources. A failed build leaves the platform running."""
+    mobile = ROOT / "mobile"
+    npm = shutil.which("npm")
+    if not (mobile / "package.json").exists():
+        return
+    if npm is None:
+        say("Node.js is not installed: the web app at /app/ is not built.")
+        return
+    installed = mobile / "node_modules" / ".package-lock.json"
+    built = mobile / "dist" / "index.html"
+    sources = [mobile / "package-lock.json", mobile / "app.json", *mobile.glob("*.ts*"), *mobile.rglob("src/**/*")]
+    newest_source = max((path.stat().st_mtime for path in sources if path.is_file()), default=0)
+    try:
+        if not installed.exists() or installed.stat().st_mtime < (mobile / "package-lock.json").stat().st_mtime:
+            say("installing the web app's packages (npm ci)...")
+            subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=mobile, env=env, check=True)
+        if not built.exists() or built.stat().st_mtime < newest_source:
+            say("building the web app (expo export --platform web)...")
+            subprocess.run([npm, "run", "export:web"], cwd=mobile, env=env, check=True)
+    except subprocess.CalledProcessError:
+        say("the web app did not build; the API, admin and docs still run.")
 
 
 def _processes(env: dict[str, str]) -> dict[str, list[str]]:
@@ -332,6 +359,7 @@ def run() -> int:
             _manage(env, "migrate", "--noinput", "-v", "0")
             if env["ALGOTRADER_EMBEDDED"] or env.get("CREATE_DEMO_USERS", "").lower() in {"1", "true", "yes"}:
                 _manage(env, "ensure_demo_users")
+            _build_webapp(env)
             for name, command in _processes(env).items():
                 children[name] = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
             host = env.get("HOST", "127.0.0.1")
@@ -357,6 +385,7 @@ def _print_banner(base_url: str, health: dict, *, demo: bool) -> None:
     status = ", ".join(f"{name} {check.get('status')}" for name, check in checks.items())
     lines = [
         f"Algotrader is {health.get('status', 'not answering')} ({status})",
+        f"  App           {base_url}/app/",
         f"  API docs      {base_url}/api/docs/",
         f"  Admin         {base_url}/admin/",
         f"  Health check  {base_url}/health",

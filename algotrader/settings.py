@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from algotrader.env import env_bool, env_choice, env_int, env_list, env_str, env_url
 
@@ -18,6 +19,8 @@ SECRET_KEY = env_str("SECRET_KEY")
 # Broker secrets are encrypted with these, never with SECRET_KEY; the first one encrypts,
 # all of them decrypt, so keys can be rotated (`manage.py reencrypt_secrets`).
 FERNET_KEYS = env_list("FERNET_KEYS", [])
+if not FERNET_KEYS:
+    raise ImproperlyConfigured("FERNET_KEYS must be set in the environment: a comma-separated list of keys.")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -89,6 +92,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Lets concurrent test runs on one server keep their test databases apart.
+if env_str("TEST_DATABASE_NAME", None):
+    DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_url("REDIS_URL", None, {"redis", "rediss"}) or env_str("REDIS_URL")
@@ -133,6 +139,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = STATIC_ROOT is None
+# The Expo app's web build, served at /app/.
+MOBILE_WEB_ROOT = BASE_DIR / "mobile" / "dist"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTAuthentication"],
@@ -194,6 +202,10 @@ MARKET_DATA_ACCESS_TOKEN = env_str("MARKET_DATA_ACCESS_TOKEN", None)
 MARKET_CALENDAR = env_choice("MARKET_CALENDAR", "NSE", {"NSE", "ALWAYS_OPEN"})
 KITE_API_ROOT = env_url("KITE_API_ROOT", "https://api.kite.trade", {"http", "https"})
 KITE_TICKER_URL = env_url("KITE_TICKER_URL", "wss://ws.kite.trade", {"ws", "wss"})
+# Other brokers' REST roots, for a sandbox or a simulator; unset means their production APIs.
+DHAN_API_ROOT = env_url("DHAN_API_ROOT", None, {"http", "https"})
+FYERS_API_ROOT = env_url("FYERS_API_ROOT", None, {"http", "https"})
+ANGELONE_API_ROOT = env_url("ANGELONE_API_ROOT", None, {"http", "https"})
 ALGO_ID = env_str("ALGO_ID", None)
 BROKER_EGRESS_PROXY = env_url("BROKER_EGRESS_PROXY", None, {"http", "https", "socks5", "socks5h"})
 

@@ -170,8 +170,9 @@ class BrokerAdapter(abc.ABC):
         self.timeout = timeout
 
     def complete_login(self) -> Credentials:
-        """Exchanges a one-time login code for an access token where the broker uses one."""
-        return self.credentials
+        """Exchanges the one-time login code in `credentials.request_token` for an access
+        token, for brokers that log in that way; called only when a code was given."""
+        raise BrokerRejected(f"{self.name} does not log in with a one-time code; send an access token.")
 
     @abc.abstractmethod
     def validate(self) -> Profile:
