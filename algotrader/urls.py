@@ -8,6 +8,7 @@ from algotrader.webapp import webapp
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("brokers.urls")),
+    path("", include("strategies.urls")),
 ]
 
 urlpatterns = [

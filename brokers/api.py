@@ -1,5 +1,6 @@
 """The user's broker accounts: connect (validate and store), list, delete."""
 
+from django.db.models import ProtectedError
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
@@ -53,5 +54,12 @@ def account_list(request: Request) -> Response:
 @api_view(["DELETE"])
 def account_delete(request: Request, account_id: str) -> Response:
     account = get_object_or_404(BrokerAccount.objects.owned_by(request.user), pk=account_id)
-    account.delete()
+    try:
+        account.delete()
+    except ProtectedError:
+        raise ApiError(
+            "BROKER_IN_USE",
+            "Strategies use this broker account; delete them or move them to another account first.",
+            status_code=status.HTTP_409_CONFLICT,
+        ) from None
     return Response(status=status.HTTP_204_NO_CONTENT)
