@@ -17,21 +17,27 @@ shortfall. Empty books answer `"data": null`, as Angel's do.
 
 from __future__ import annotations
 
-import itertools
 import secrets
-import time
 import uuid
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from brokers.adapters.base import MAX_TAG_LENGTH
-from brokers.simulators.base import Fault, Reply, Request, SimulatorApp, route
+from brokers.simulators.base import Reply, Request, route
+from brokers.simulators.market import (
+    IST,
+    LIMIT,
+    MARKET,
+    STOP_LIMIT,
+    STOP_MARKET,
+    MarketSimulator,
+    OrderFields,
+    Position,
+    order_value,
+)
 
-IST = ZoneInfo("Asia/Kolkata")
 API = "/rest/secure/angelbroking"
 
 VARIETIES = {"NORMAL": {"MARKET", "LIMIT"}, "STOPLOSS": {"STOPLOSS_LIMIT", "STOPLOSS_MARKET"}}
@@ -59,7 +65,22 @@ class Instrument:
     price: Decimal
 
 
-class AngelOneSimulator(SimulatorApp):
+class AngelOneSimulator(MarketSimulator):
+    fields = OrderFields(
+        instrument="symboltoken",
+        status="orderstatus",
+        working=frozenset(WORKING),
+        side="transactiontype",
+        buy="BUY",
+        kind="ordertype",
+        kinds={"MARKET": MARKET, "LIMIT": LIMIT, "STOPLOSS_LIMIT": STOP_LIMIT, "STOPLOSS_MARKET": STOP_MARKET},
+        trigger="triggerprice",
+        limit="price",
+        product="producttype",
+        filled="filledshares",
+        average="averageprice",
+    )
+
     def __init__(
         self,
         *,
@@ -68,51 +89,29 @@ class AngelOneSimulator(SimulatorApp):
         orders_per_second: int = 10,
         funds: Decimal = Decimal("1000000"),
     ) -> None:
-        super().__init__()
+        super().__init__(orders_per_second=orders_per_second, funds=funds, first_order_id=201020000000080)
         self.api_key = api_key
         self.client_code = client_code
-        self.orders_per_second = orders_per_second
-        self.funds = funds
-        self.tokens: dict[str, bool] = {}  # JWT -> session still alive
         self.instruments: dict[str, Instrument] = {}  # by symbol token
-        self.orders: dict[str, dict[str, Any]] = {}
-        self._order_times: deque[float] = deque()
-        self._order_ids = itertools.count(201020000000080)
-
-    def issue_token(self) -> str:
-        token = "eyJhbGciOiJIUzUxMiJ9." + secrets.token_urlsafe(32)
-        with self.lock:
-            self.tokens[token] = True
-        return token
-
-    def expire_tokens(self) -> None:
-        """Every session issued so far ends, as Angel's do each night."""
-        with self.lock:
-            self.tokens = dict.fromkeys(self.tokens, False)
 
     def add_instrument(self, token: str, tradingsymbol: str, price: Decimal, exchange: str = "NSE") -> None:
         with self.lock:
             self.instruments[token] = Instrument(tradingsymbol, exchange, price)
 
-    def set_price(self, token: str, price: Decimal) -> None:
-        """Moves the market: resting orders whose price or trigger is crossed fill now."""
-        with self.lock:
-            self.instruments[token].price = price
-            for order in self.orders.values():
-                if order["symboltoken"] == token and order["orderstatus"] in WORKING:
-                    self._match(order)
+    def _new_token(self) -> str:
+        return "eyJhbGciOiJIUzUxMiJ9." + secrets.token_urlsafe(32)  # a JWT, as Angel's are
 
-    def fault_reply(self, fault: Fault) -> Reply:
-        status = fault.status or 500
-        if fault.body is not None:
-            # A string body stands for a gateway's HTML error page rather than Angel's JSON.
-            return Reply(status, fault.body, "text/html" if isinstance(fault.body, str) else "application/json")
-        if status == 429:
-            return angel_error("", "Access denied because of exceeding access rate", status)
+    def _market_price(self, token: str) -> Decimal:
+        return self.instruments[token].price
+
+    def _store_price(self, token: str, price: Decimal) -> None:
+        self.instruments[token].price = price
+
+    def _rate_limit_reply(self) -> Reply:
+        return angel_error("", "Access denied because of exceeding access rate", 429)
+
+    def _server_error_reply(self, status: int) -> Reply:
         return angel_error("AB2001", "Internal Error, Please try after sometime", status)
-
-    def dispatch(self, request: Request) -> Reply:
-        return self._refusal(request) or super().dispatch(request)
 
     @route("GET", f"{API}/user/v1/getProfile")
     def profile(self, request: Request) -> Reply:
@@ -138,7 +137,7 @@ class AngelOneSimulator(SimulatorApp):
             if refusal := self._invalid(body):
                 return refusal
             instrument = self.instruments[body["symboltoken"]]
-            order_id = str(next(self._order_ids))
+            order_id = self._next_order_id()
             order = {
                 "variety": body["variety"],
                 "ordertype": body["ordertype"],
@@ -171,7 +170,7 @@ class AngelOneSimulator(SimulatorApp):
                 "uniqueorderid": str(uuid.uuid4()),
             }
             self.orders[order_id] = order
-            value = Decimal(body["quantity"]) * (Decimal(str(body.get("price") or 0)) or instrument.price)
+            value = order_value(body["quantity"], body.get("price"), instrument.price)
             if body["transactiontype"] == "BUY" and value > self.funds:
                 text = (
                     "Your order has been rejected due to Insufficient Funds. "
@@ -247,20 +246,8 @@ class AngelOneSimulator(SimulatorApp):
 
     @route("GET", f"{API}/order/v1/getPosition")
     def positions(self, request: Request) -> Reply:
-        books: dict[tuple[str, str], dict[str, Any]] = {}
         with self.lock:
-            for order in self.orders.values():
-                filled = int(order["filledshares"])
-                if not filled:
-                    continue
-                book = books.setdefault(
-                    (order["symboltoken"], order["producttype"]),
-                    {"order": order, "BUY": [0, Decimal(0)], "SELL": [0, Decimal(0)]},
-                )
-                side = book[order["transactiontype"]]
-                side[0] += filled
-                side[1] += filled * Decimal(str(order["averageprice"]))
-        return angel_ok([_position(book) for book in books.values()] or None)
+            return angel_ok([_position(book) for book in self._positions()] or None)
 
     def _refusal(self, request: Request) -> Reply | None:
         authorization = request.headers.get("authorization", "")
@@ -274,16 +261,6 @@ class AngelOneSimulator(SimulatorApp):
             return gateway_refusal("AG8001", "Invalid Token")
         if not alive:
             return angel_error("AB1010", "AMX Session Expired")
-        return None
-
-    def _rate_limited(self) -> Reply | None:
-        now = time.monotonic()
-        with self.lock:
-            while self._order_times and now - self._order_times[0] >= 1:
-                self._order_times.popleft()
-            if len(self._order_times) >= self.orders_per_second:
-                return angel_error("", "Access denied because of exceeding access rate", 429)
-            self._order_times.append(now)
         return None
 
     def _invalid(self, body: dict[str, Any]) -> Reply | None:
@@ -309,27 +286,11 @@ class AngelOneSimulator(SimulatorApp):
             return angel_error("AB2000", f"triggerprice is required for {order_type} orders")
         return None
 
-    def _match(self, order: dict[str, Any]) -> None:
-        if order["orderstatus"] not in WORKING:
-            return
-        price = self.instruments[order["symboltoken"]].price
-        buying = order["transactiontype"] == "BUY"
-        if order["ordertype"] in STOP_TYPES:
-            trigger = Decimal(str(order["triggerprice"]))
-            if (price < trigger) if buying else (price > trigger):
-                self._set_status(order, "trigger pending")
-                return
-            if order["ordertype"] == "STOPLOSS_MARKET":
-                self._fill(order, price)
-                return
-            self._set_status(order, "open")
-        if order["ordertype"] == "MARKET":
-            self._fill(order, price)
-            return
-        # LIMIT, or a stop-limit whose trigger has been crossed: fills at its price or better.
-        limit = Decimal(str(order["price"]))
-        if (price <= limit) if buying else (price >= limit):
-            self._fill(order, limit)
+    def _trigger_pending(self, order: dict[str, Any]) -> None:
+        self._set_status(order, "trigger pending")
+
+    def _triggered(self, order: dict[str, Any]) -> None:
+        self._set_status(order, "open")
 
     def _fill(self, order: dict[str, Any], price: Decimal) -> None:
         self._set_status(order, "complete", filledshares=order["quantity"], unfilledshares="0")
@@ -347,28 +308,23 @@ def _not_working(order: dict[str, Any] | None) -> Reply | None:
     return None
 
 
-def _position(book: dict[str, Any]) -> dict[str, Any]:
-    order = book["order"]
-    (bought, bought_value), (sold, sold_value) = book["BUY"], book["SELL"]
-    net = bought - sold
-    buy_average = bought_value / bought if bought else Decimal(0)
-    sell_average = sold_value / sold if sold else Decimal(0)
-    net_average = buy_average if net > 0 else sell_average if net < 0 else Decimal(0)
+def _position(book: Position) -> dict[str, Any]:
+    order = book.order
     return {
         "exchange": order["exchange"],
         "symboltoken": order["symboltoken"],
         "producttype": order["producttype"],
         "tradingsymbol": order["tradingsymbol"],
         "symbolname": order["tradingsymbol"].removesuffix("-EQ"),
-        "buyqty": str(bought),
-        "sellqty": str(sold),
-        "buyamount": f"{bought_value:.2f}",
-        "sellamount": f"{sold_value:.2f}",
-        "buyavgprice": f"{buy_average:.2f}",
-        "sellavgprice": f"{sell_average:.2f}",
-        "avgnetprice": f"{net_average:.2f}",
-        "netqty": str(net),
-        "netvalue": f"{sold_value - bought_value:.2f}",
+        "buyqty": str(book.bought),
+        "sellqty": str(book.sold),
+        "buyamount": f"{book.bought_value:.2f}",
+        "sellamount": f"{book.sold_value:.2f}",
+        "buyavgprice": f"{book.buy_average:.2f}",
+        "sellavgprice": f"{book.sell_average:.2f}",
+        "avgnetprice": f"{book.net_average:.2f}",
+        "netqty": str(book.net),
+        "netvalue": f"{book.sold_value - book.bought_value:.2f}",
     }
 
 

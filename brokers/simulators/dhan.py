@@ -13,20 +13,24 @@ than `funds` is accepted and then REJECTED by the RMS, as Dhan reports a margin 
 
 from __future__ import annotations
 
-import itertools
-import secrets
-import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from brokers.adapters.base import MAX_TAG_LENGTH
-from brokers.simulators.base import Fault, Reply, Request, SimulatorApp, route
-
-IST = ZoneInfo("Asia/Kolkata")
+from brokers.simulators.base import Reply, Request, route
+from brokers.simulators.market import (
+    IST,
+    LIMIT,
+    MARKET,
+    STOP_LIMIT,
+    STOP_MARKET,
+    MarketSimulator,
+    OrderFields,
+    Position,
+    order_value,
+)
 
 ERROR_TYPES = {
     "DH-901": "Invalid_Authentication",
@@ -54,7 +58,22 @@ class Instrument:
     price: Decimal
 
 
-class DhanSimulator(SimulatorApp):
+class DhanSimulator(MarketSimulator):
+    fields = OrderFields(
+        instrument="securityId",
+        status="orderStatus",
+        working=frozenset(WORKING),
+        side="transactionType",
+        buy="BUY",
+        kind="orderType",
+        kinds={"MARKET": MARKET, "LIMIT": LIMIT, "STOP_LOSS": STOP_LIMIT, "STOP_LOSS_MARKET": STOP_MARKET},
+        trigger="triggerPrice",
+        limit="price",
+        product="productType",
+        filled="filledQty",
+        average="averageTradedPrice",
+    )
+
     def __init__(
         self,
         *,
@@ -62,52 +81,27 @@ class DhanSimulator(SimulatorApp):
         orders_per_second: int = 10,
         funds: Decimal = Decimal("1000000"),
     ) -> None:
-        super().__init__()
+        super().__init__(orders_per_second=orders_per_second, funds=funds, first_order_id=112111182198)
         self.client_id = client_id
-        self.orders_per_second = orders_per_second
-        self.funds = funds
-        self.tokens: dict[str, bool] = {}  # token -> still valid
         self.instruments: dict[str, Instrument] = {}  # by security id
-        self.orders: dict[str, dict[str, Any]] = {}
-        self._order_times: deque[float] = deque()
-        self._order_ids = itertools.count(112111182198)
-
-    def issue_token(self) -> str:
-        token = secrets.token_urlsafe(24)
-        with self.lock:
-            self.tokens[token] = True
-        return token
-
-    def expire_tokens(self) -> None:
-        """Every token issued so far lapses, as Dhan's do after 24 hours."""
-        with self.lock:
-            self.tokens = dict.fromkeys(self.tokens, False)
 
     def add_instrument(self, security_id: str, symbol: str, price: Decimal, segment: str = "NSE_EQ") -> None:
         with self.lock:
             self.instruments[security_id] = Instrument(symbol, segment, price)
 
-    def set_price(self, security_id: str, price: Decimal) -> None:
-        """Moves the market: resting orders whose price or trigger is crossed fill now."""
-        with self.lock:
-            self.instruments[security_id].price = price
-            for order in self.orders.values():
-                if order["securityId"] == security_id and order["orderStatus"] in WORKING:
-                    self._match(order)
+    def _market_price(self, security_id: str) -> Decimal:
+        return self.instruments[security_id].price
 
-    def fault_reply(self, fault: Fault) -> Reply:
-        status = fault.status or 500
-        if fault.body is not None:
-            # A string body stands for a gateway's HTML error page rather than Dhan's JSON.
-            return Reply(status, fault.body, "text/html" if isinstance(fault.body, str) else "application/json")
-        if status == 429:
-            return dhan_error(429, "DH-904", "Too many requests on server from single user breaching rate limits.")
+    def _store_price(self, security_id: str, price: Decimal) -> None:
+        self.instruments[security_id].price = price
+
+    def _rate_limit_reply(self) -> Reply:
+        return dhan_error(429, "DH-904", "Too many requests on server from single user breaching rate limits.")
+
+    def _server_error_reply(self, status: int) -> Reply:
         if status >= 500:
             return dhan_error(status, "DH-908", "Internal server error.")
         return dhan_error(status, "DH-910", "Simulated failure.")
-
-    def dispatch(self, request: Request) -> Reply:
-        return self._refusal(request) or super().dispatch(request)
 
     @route("GET", "/v2/profile")
     def profile(self, request: Request) -> Reply:
@@ -133,7 +127,7 @@ class DhanSimulator(SimulatorApp):
             if problem:
                 return dhan_error(400, "DH-905", problem)
             instrument = self.instruments[str(body["securityId"])]
-            order_id = str(next(self._order_ids))
+            order_id = self._next_order_id()
             now = _now()
             order = {
                 "dhanClientId": self.client_id,
@@ -164,7 +158,7 @@ class DhanSimulator(SimulatorApp):
                 "filledQty": 0,
             }
             self.orders[order_id] = order
-            value = Decimal(body["quantity"]) * (Decimal(str(body.get("price") or 0)) or instrument.price)
+            value = order_value(body["quantity"], body.get("price"), instrument.price)
             if body["transactionType"] == "BUY" and value > self.funds:
                 order.update(
                     orderStatus="REJECTED",
@@ -246,35 +240,14 @@ class DhanSimulator(SimulatorApp):
 
     @route("GET", "/v2/positions")
     def positions(self, request: Request) -> Reply:
-        books: dict[tuple[str, str], dict[str, Any]] = {}
         with self.lock:
-            for order in self.orders.values():
-                if not order["filledQty"]:
-                    continue
-                book = books.setdefault(
-                    (order["securityId"], order["productType"]),
-                    {"order": order, "BUY": [0, Decimal(0)], "SELL": [0, Decimal(0)]},
-                )
-                side = book[order["transactionType"]]
-                side[0] += order["filledQty"]
-                side[1] += order["filledQty"] * Decimal(str(order["averageTradedPrice"]))
-        return Reply(body=[_position(book) for book in books.values()])
+            return Reply(body=[_position(book) for book in self._positions()])
 
     def _refusal(self, request: Request) -> Reply | None:
         with self.lock:
             live = self.tokens.get(request.headers.get("access-token", ""))
         if not live or request.headers.get("client-id") != self.client_id:
             return dhan_error(401, "DH-901", "Client ID or user generated access token is invalid or expired.")
-        return None
-
-    def _rate_limited(self) -> Reply | None:
-        now = time.monotonic()
-        with self.lock:
-            while self._order_times and now - self._order_times[0] >= 1:
-                self._order_times.popleft()
-            if len(self._order_times) >= self.orders_per_second:
-                return dhan_error(429, "DH-904", "Too many requests on server from single user breaching rate limits.")
-            self._order_times.append(now)
         return None
 
     def _invalid(self, body: dict[str, Any]) -> str | None:
@@ -307,24 +280,6 @@ class DhanSimulator(SimulatorApp):
             return dhan_error(400, "DH-906", f"The order is {order['orderStatus']} and can no longer be changed.")
         return None
 
-    def _match(self, order: dict[str, Any]) -> None:
-        price = self.instruments[order["securityId"]].price
-        buying = order["transactionType"] == "BUY"
-        if order["orderType"] in STOP_TYPES:
-            trigger = Decimal(str(order["triggerPrice"]))
-            if (price < trigger) if buying else (price > trigger):
-                return
-            if order["orderType"] == "STOP_LOSS_MARKET":
-                self._fill(order, price)
-                return
-        if order["orderType"] == "MARKET":
-            self._fill(order, price)
-            return
-        # LIMIT, or a stop-limit whose trigger has been crossed: fills at its price or better.
-        limit = Decimal(str(order["price"]))
-        if (price <= limit) if buying else (price >= limit):
-            self._fill(order, limit)
-
     def _fill(self, order: dict[str, Any], price: Decimal) -> None:
         now = _now()
         order.update(
@@ -337,12 +292,8 @@ class DhanSimulator(SimulatorApp):
         )
 
 
-def _position(book: dict[str, Any]) -> dict[str, Any]:
-    order = book["order"]
-    (bought, bought_value), (sold, sold_value) = book["BUY"], book["SELL"]
-    net = bought - sold
-    buy_average = bought_value / bought if bought else Decimal(0)
-    sell_average = sold_value / sold if sold else Decimal(0)
+def _position(book: Position) -> dict[str, Any]:
+    order, net = book.order, book.net
     return {
         "dhanClientId": order["dhanClientId"],
         "tradingSymbol": order["tradingSymbol"],
@@ -350,13 +301,13 @@ def _position(book: dict[str, Any]) -> dict[str, Any]:
         "positionType": "LONG" if net > 0 else "SHORT" if net < 0 else "CLOSED",
         "exchangeSegment": order["exchangeSegment"],
         "productType": order["productType"],
-        "buyAvg": float(buy_average),
-        "buyQty": bought,
-        "sellAvg": float(sell_average),
-        "sellQty": sold,
+        "buyAvg": float(book.buy_average),
+        "buyQty": book.bought,
+        "sellAvg": float(book.sell_average),
+        "sellQty": book.sold,
         "netQty": net,
-        "costPrice": float(buy_average if net > 0 else sell_average if net < 0 else 0),
-        "realizedProfit": float(min(bought, sold) * (sell_average - buy_average)),
+        "costPrice": float(book.net_average),
+        "realizedProfit": float(book.realized),
         "unrealizedProfit": 0.0,
     }
 

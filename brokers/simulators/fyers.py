@@ -15,19 +15,14 @@ answer (-99) and in the order book (status 5). Instruments are cash-market ticke
 
 from __future__ import annotations
 
-import itertools
-import secrets
-import time
-from collections import deque
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from brokers.adapters.base import MAX_TAG_LENGTH
-from brokers.simulators.base import Fault, Reply, Request, SimulatorApp, route
-
-IST = ZoneInfo("Asia/Kolkata")
+from brokers.simulators import market
+from brokers.simulators.base import Reply, Request, route
+from brokers.simulators.market import IST, MarketSimulator, OrderFields, Position, order_value
 
 LIMIT, MARKET, STOP, STOP_LIMIT = 1, 2, 3, 4
 CANCELLED, TRADED, TRANSIT, REJECTED, PENDING = 1, 2, 4, 5, 6
@@ -43,7 +38,22 @@ def fyers_reply(status: int, code: int, message: str, **fields: Any) -> Reply:
     )
 
 
-class FyersSimulator(SimulatorApp):
+class FyersSimulator(MarketSimulator):
+    fields = OrderFields(
+        instrument="symbol",
+        status="status",
+        working=frozenset({PENDING}),
+        side="side",
+        buy=BUY,
+        kind="type",
+        kinds={MARKET: market.MARKET, LIMIT: market.LIMIT, STOP_LIMIT: market.STOP_LIMIT, STOP: market.STOP_MARKET},
+        trigger="stopPrice",
+        limit="limitPrice",
+        product="productType",
+        filled="filledQty",
+        average="tradedPrice",
+    )
+
     def __init__(
         self,
         *,
@@ -52,48 +62,22 @@ class FyersSimulator(SimulatorApp):
         orders_per_second: int = 10,
         funds: Decimal = Decimal("1000000"),
     ) -> None:
-        super().__init__()
+        super().__init__(orders_per_second=orders_per_second, funds=funds, first_order_id=52104097616)
         self.app_id = app_id
         self.fy_id = fy_id
-        self.orders_per_second = orders_per_second
-        self.funds = funds
-        self.tokens: dict[str, bool] = {}  # token -> still valid
-        self.prices: dict[str, Decimal] = {}  # by ticker
-        self.orders: dict[str, dict[str, Any]] = {}
-        self._order_times: deque[float] = deque()
-        self._order_ids = itertools.count(52104097616)
+        self.prices: dict[str, Decimal] = {}  # by ticker; `set_price` lists a new one
 
-    def issue_token(self) -> str:
-        token = secrets.token_urlsafe(24)
-        with self.lock:
-            self.tokens[token] = True
-        return token
+    def _market_price(self, ticker: str) -> Decimal:
+        return self.prices[ticker]
 
-    def expire_tokens(self) -> None:
-        """Every token issued so far lapses, as Fyers' do each day."""
-        with self.lock:
-            self.tokens = dict.fromkeys(self.tokens, False)
+    def _store_price(self, ticker: str, price: Decimal) -> None:
+        self.prices[ticker] = price
 
-    def set_price(self, ticker: str, price: Decimal) -> None:
-        """Lists `ticker` if new and moves its price: resting orders whose price or trigger is
-        crossed fill now."""
-        with self.lock:
-            self.prices[ticker] = price
-            for order in self.orders.values():
-                if order["symbol"] == ticker and order["status"] == PENDING:
-                    self._match(order)
+    def _rate_limit_reply(self) -> Reply:
+        return fyers_reply(429, -429, "Request limit reached. Please try after some time.")
 
-    def fault_reply(self, fault: Fault) -> Reply:
-        status = fault.status or 500
-        if fault.body is not None:
-            # A string body stands for a gateway's HTML error page rather than Fyers' JSON.
-            return Reply(status, fault.body, "text/html" if isinstance(fault.body, str) else "application/json")
-        if status == 429:
-            return fyers_reply(429, -429, "Request limit reached. Please try after some time.")
+    def _server_error_reply(self, status: int) -> Reply:
         return fyers_reply(status, -96, "An unexpected error occurred. Please contact support.")
-
-    def dispatch(self, request: Request) -> Reply:
-        return self._refusal(request) or super().dispatch(request)
 
     @route("GET", "/api/v3/profile")
     def profile(self, request: Request) -> Reply:
@@ -110,7 +94,7 @@ class FyersSimulator(SimulatorApp):
                 return fyers_reply(400, -300, "Please provide a valid symbol")
             if problem := _invalid(body):
                 return fyers_reply(400, -50, problem)
-            order_id = str(next(self._order_ids))
+            order_id = self._next_order_id()
             ticker = body["symbol"]
             order = {
                 "clientId": self.fy_id,
@@ -141,7 +125,7 @@ class FyersSimulator(SimulatorApp):
                 "orderTag": body.get("orderTag") or "",
             }
             self.orders[order_id] = order
-            value = Decimal(body["qty"]) * (Decimal(str(body.get("limitPrice") or 0)) or self.prices[ticker])
+            value = order_value(body["qty"], body.get("limitPrice"), self.prices[ticker])
             if body["side"] == BUY and value > self.funds:
                 message = f"RMS:Margin Shortfall: INR {value - self.funds} Available: INR {self.funds}"
                 order.update(status=REJECTED, message=message)
@@ -193,19 +177,8 @@ class FyersSimulator(SimulatorApp):
 
     @route("GET", "/api/v3/positions")
     def positions(self, request: Request) -> Reply:
-        books: dict[tuple[str, str], dict[str, Any]] = {}
         with self.lock:
-            for order in self.orders.values():
-                if not order["filledQty"]:
-                    continue
-                book = books.setdefault(
-                    (order["symbol"], order["productType"]),
-                    {"order": order, BUY: [0, Decimal(0)], -BUY: [0, Decimal(0)]},
-                )
-                side = book[order["side"]]
-                side[0] += order["filledQty"]
-                side[1] += order["filledQty"] * Decimal(str(order["tradedPrice"]))
-            positions = [_position(book, self.prices[book["order"]["symbol"]]) for book in books.values()]
+            positions = [_position(book, self.prices[book.order["symbol"]]) for book in self._positions()]
         overall = {"count_total": len(positions), "count_open": sum(1 for row in positions if row["netQty"])}
         return fyers_reply(200, 200, "", netPositions=positions, overall=overall)
 
@@ -218,34 +191,6 @@ class FyersSimulator(SimulatorApp):
         if not live:
             return fyers_reply(401, -8, "Your token has expired. Please generate a token")
         return None
-
-    def _rate_limited(self) -> Reply | None:
-        now = time.monotonic()
-        with self.lock:
-            while self._order_times and now - self._order_times[0] >= 1:
-                self._order_times.popleft()
-            if len(self._order_times) >= self.orders_per_second:
-                return fyers_reply(429, -429, "Request limit reached. Please try after some time.")
-            self._order_times.append(now)
-        return None
-
-    def _match(self, order: dict[str, Any]) -> None:
-        price = self.prices[order["symbol"]]
-        buying = order["side"] == BUY
-        if order["type"] in {STOP, STOP_LIMIT}:
-            trigger = Decimal(str(order["stopPrice"]))
-            if (price < trigger) if buying else (price > trigger):
-                return
-            if order["type"] == STOP:
-                self._fill(order, price)
-                return
-        if order["type"] == MARKET:
-            self._fill(order, price)
-            return
-        # LIMIT, or a stop-limit whose trigger has been crossed: fills at its price or better.
-        limit = Decimal(str(order["limitPrice"]))
-        if (price <= limit) if buying else (price >= limit):
-            self._fill(order, limit)
 
     def _fill(self, order: dict[str, Any], price: Decimal) -> None:
         order.update(status=TRADED, filledQty=order["qty"], remainingQuantity=0, tradedPrice=float(price))
@@ -289,13 +234,8 @@ def _quote(ticker: str, price: Decimal | None) -> dict[str, Any]:
     }
 
 
-def _position(book: dict[str, Any], last_price: Decimal) -> dict[str, Any]:
-    order = book["order"]
-    (bought, bought_value), (sold, sold_value) = book[BUY], book[-BUY]
-    net = bought - sold
-    buy_average = bought_value / bought if bought else Decimal(0)
-    sell_average = sold_value / sold if sold else Decimal(0)
-    net_average = buy_average if net > 0 else sell_average if net < 0 else Decimal(0)
+def _position(book: Position, last_price: Decimal) -> dict[str, Any]:
+    order, net, net_average = book.order, book.net, book.net_average
     return {
         "symbol": order["symbol"],
         "id": f"{order['symbol']}-{order['productType']}",
@@ -305,13 +245,13 @@ def _position(book: dict[str, Any], last_price: Decimal) -> dict[str, Any]:
         "netAvg": float(net_average),
         "side": 1 if net > 0 else -1 if net < 0 else 0,
         "productType": order["productType"],
-        "buyQty": bought,
-        "buyAvg": float(buy_average),
-        "buyVal": float(bought_value),
-        "sellQty": sold,
-        "sellAvg": float(sell_average),
-        "sellVal": float(sold_value),
-        "realized_profit": float(min(bought, sold) * (sell_average - buy_average)),
+        "buyQty": book.bought,
+        "buyAvg": float(book.buy_average),
+        "buyVal": float(book.bought_value),
+        "sellQty": book.sold,
+        "sellAvg": float(book.sell_average),
+        "sellVal": float(book.sold_value),
+        "realized_profit": float(book.realized),
         "unrealized_profit": float(net * (last_price - net_average)),
         "ltp": float(last_price),
         "exchange": order["exchange"],

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -23,31 +21,8 @@ from brokers.adapters.base import (
     Side,
 )
 from brokers.adapters.fyers import FyersBroker
-from brokers.simulators.base import Fault, Reply, Request, SimulatorApp, SimulatorServer
+from brokers.simulators.base import Fault
 from brokers.simulators.fyers import FyersSimulator
-
-
-class _Current(SimulatorApp):
-    """Hands each request to the running test's simulator: stopping a server waits out its poll
-    interval, so one server serves the whole module while each test gets a fresh simulator."""
-
-    simulator: SimulatorApp
-
-    def dispatch(self, request: Request) -> Reply:
-        return self.simulator.dispatch(request)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[tuple[SimulatorServer, _Current]]:
-    current = _Current()
-    with SimulatorServer(current) as server:
-        yield server, current
-
-
-@pytest.fixture
-def url(server: tuple[SimulatorServer, _Current], simulator: FyersSimulator) -> str:
-    server[1].simulator = simulator
-    return server[0].url
 
 
 @pytest.fixture
@@ -207,15 +182,10 @@ def test_it_reports_an_rms_rejection_as_a_rejection(broker: FyersBroker) -> None
     assert rejected.state == OrderState.REJECTED
 
 
-@pytest.mark.parametrize(
-    "fault",
-    [Fault(status=500), Fault(status=503), Fault(status=502, body="<html>Bad gateway</html>"), Fault(status=429)],
-    ids=["500", "503", "502-html", "429"],
-)
 def test_it_reports_server_errors_and_throttling_as_unavailable(
-    broker: FyersBroker, simulator: FyersSimulator, fault: Fault
+    broker: FyersBroker, simulator: FyersSimulator, server_fault: Fault
 ) -> None:
-    simulator.inject(fault)
+    simulator.inject(server_fault)
 
     with pytest.raises(BrokerUnavailable):
         broker.place_order(order())
@@ -242,11 +212,8 @@ def test_it_reports_a_timeout_as_unavailable(simulator: FyersSimulator, url: str
     assert [status.tag for status in broker.orders_by_tag("slow-entry")] == ["slow-entry"]
 
 
-def test_it_sends_order_traffic_through_the_proxy(simulator: FyersSimulator, url: str) -> None:
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        dead_proxy = f"http://127.0.0.1:{closed.getsockname()[1]}"
-    broker = connect(simulator, url, proxy=dead_proxy)
+def test_it_sends_order_traffic_through_the_proxy(simulator: FyersSimulator, url: str, dead_url: str) -> None:
+    broker = connect(simulator, url, proxy=dead_url)
 
     assert broker.validate().client_id == simulator.fy_id
     with pytest.raises(BrokerUnavailable):

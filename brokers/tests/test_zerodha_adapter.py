@@ -1,6 +1,5 @@
 """The Zerodha adapter through the unmodified kiteconnect SDK, over loopback HTTP to the Kite simulator."""
 
-import socket
 import time
 from datetime import datetime
 from decimal import Decimal
@@ -334,11 +333,8 @@ def test_it_reports_a_timeout_as_unavailable_and_the_order_is_found_by_its_tag_l
     assert [status.state for status in broker.orders_by_tag("slow1")] == [OrderState.COMPLETE]
 
 
-def test_it_reports_a_refused_connection_as_unavailable():
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
-    broker = ZerodhaBroker(Credentials(api_key=DEFAULT_API_KEY, access_token="x"), root=f"http://127.0.0.1:{port}")
+def test_it_reports_a_refused_connection_as_unavailable(dead_url):
+    broker = ZerodhaBroker(Credentials(api_key=DEFAULT_API_KEY, access_token="x"), root=dead_url)
 
     with pytest.raises(BrokerUnavailable):
         broker.validate()
