@@ -1,4 +1,13 @@
 # The platform's image: one image, one process per container (see docker-compose.yml).
+
+# The Expo app's web build, served by Django at /app/.
+FROM node:20-bookworm-slim AS webapp
+WORKDIR /mobile
+COPY mobile/package.json mobile/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY mobile/ ./
+RUN npx expo export --platform web
+
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -18,6 +27,7 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
+COPY --from=webapp /mobile/dist /app/mobile/dist
 
 # collectstatic reads settings, which require these; the values exist only for this step.
 RUN SECRET_KEY=build FERNET_KEYS=YnVpbGQtb25seS1rZXktMDEyMzQ1Njc4OTAxMjM0NTY3OA== \
