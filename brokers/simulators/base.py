@@ -80,10 +80,12 @@ class SimulatorApp:
         self.faults: deque[Fault] = deque()
         self.requests: list[Request] = []
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
-        for name in dir(self):
-            handler = getattr(self, name)
-            spec = getattr(handler, "_route", None)
+        # Routes are the marked methods of the class and its bases (subclass definitions win).
+        marked = {name: item for cls in reversed(type(self).__mro__) for name, item in vars(cls).items()}
+        for name, item in marked.items():
+            spec = getattr(item, "_route", None)
             if spec:
+                handler = getattr(self, name)
                 method, pattern = spec
                 regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$"
                 self._routes.append((method, re.compile(regex), handler))

@@ -10,6 +10,7 @@ answers in the broker's own dialect through the `_refusal`, `_rate_limit_reply` 
 
 from __future__ import annotations
 
+import abc
 import itertools
 import secrets
 import time
@@ -82,7 +83,7 @@ def order_value(quantity: int | str, price: object, market: Decimal) -> Decimal:
     return Decimal(quantity) * (Decimal(str(price or 0)) or market)
 
 
-class MarketSimulator(SimulatorApp):
+class MarketSimulator(SimulatorApp, abc.ABC):
     fields: OrderFields
 
     def __init__(self, *, orders_per_second: int, funds: Decimal, first_order_id: int) -> None:
@@ -96,27 +97,32 @@ class MarketSimulator(SimulatorApp):
 
     # The broker's dialect and price book, for subclasses to give.
 
+    @abc.abstractmethod
     def _refusal(self, request: Request) -> Reply | None:
         """The broker's answer to a request without a live session, or None to serve it."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _rate_limit_reply(self) -> Reply:
-        raise NotImplementedError
+        """The broker's answer to an order beyond its per-second limit."""
 
+    @abc.abstractmethod
     def _server_error_reply(self, status: int) -> Reply:
-        raise NotImplementedError
+        """The broker's answer to an injected server error."""
 
     def _new_token(self) -> str:
         return secrets.token_urlsafe(24)
 
+    @abc.abstractmethod
     def _market_price(self, instrument: str) -> Decimal:
-        raise NotImplementedError
+        """The current price of an instrument, in the simulator's own book."""
 
+    @abc.abstractmethod
     def _store_price(self, instrument: str, price: Decimal) -> None:
-        raise NotImplementedError
+        """Records a new price for an instrument."""
 
+    @abc.abstractmethod
     def _fill(self, order: dict[str, Any], price: Decimal) -> None:
-        raise NotImplementedError
+        """Marks an order filled at `price`, in the broker's own fields."""
 
     def _trigger_pending(self, order: dict[str, Any]) -> None:
         """A stop order's trigger is not crossed yet."""
