@@ -16,6 +16,7 @@ from accounts.models import User
 from algotrader.api_errors import ApiError
 from algotrader.redis import redis_client
 from brokers.models import BrokerAccount
+from execution import runtime
 from strategies.calendar import TradingCalendar, market_calendar
 from strategies.models import Instrument, Strategy, StrategyEvent, StrategyRun
 
@@ -127,6 +128,9 @@ def strategy_update(
         if diff:
             strategy.save()
             record_event(strategy=strategy, actor=actor, kind=StrategyEvent.Kind.UPDATED, data=diff)
+    if diff and strategy.status == Strategy.Status.RUNNING:
+        # A new stop-loss is watched from the next tick on.
+        runtime.activate(strategy, run)
     return strategy
 
 
@@ -164,6 +168,7 @@ def strategy_start(*, strategy: Strategy, actor: User | None) -> Strategy:
             raise _state_error("The strategy was started or changed meanwhile.")
         record_event(strategy=strategy, actor=actor, kind=StrategyEvent.Kind.STARTED)
     strategy.refresh_from_db()
+    runtime.activate(strategy, strategy.latest_run())
     return strategy
 
 
@@ -183,6 +188,7 @@ def strategy_stop(*, strategy: Strategy, actor: User | None) -> Strategy:
             data={"open_position": strategy.has_open_position()},
         )
     strategy.refresh_from_db()
+    runtime.deactivate(strategy)
     return strategy
 
 
