@@ -130,3 +130,28 @@ def celery_processes(django_db_setup, django_db_blocker) -> Iterator[None]:
     finally:
         stop_process(beat)
         stop_process(worker)
+
+
+@pytest.fixture(scope="session")
+def asgi_server(django_db_setup, django_db_blocker) -> Iterator[str]:
+    """The platform's ASGI application under uvicorn, as `make run` serves it: its base URL."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = start_process(
+        ["uvicorn", "algotrader.asgi:application", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not start: {server.stderr.read().decode()[-2000:]}")
+            time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        stop_process(server)

@@ -1,3 +1,9 @@
-"""WebSocket routes. `/ws/status/` arrives with the live-market work (execution app)."""
+"""WebSocket routes."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from execution.consumers import StatusConsumer
+
+websocket_urlpatterns = [
+    path("ws/status/", StatusConsumer.as_asgi()),
+]
