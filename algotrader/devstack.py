@@ -309,6 +309,7 @@ def _processes(env: dict[str, str]) -> dict[str, list[str]]:
         "worker": [celery, "-A", "algotrader", "worker", "-Q", "orders", "-n", "orders@%h", "-l", "INFO"],
         "stoploss-worker": [celery, "-A", "algotrader", "worker", "-Q", "stoploss", "-n", "stoploss@%h", "-l", "INFO"],
         "beat": [celery, "-A", "algotrader", "beat", "-l", "INFO"],
+        "feed": [sys.executable, "manage.py", "run_feed"],
         "tick-worker": [sys.executable, "manage.py", "runworker", "ticks"],
     }
 

@@ -108,7 +108,9 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        # The feed sends one message per frame; a tick worker that falls behind should find a
+        # backlog of frames, not lose them at the default capacity of 100.
+        "CONFIG": {"hosts": [REDIS_URL], "channel_capacity": {"ticks": 2000}},
     }
 }
 
@@ -199,6 +201,7 @@ BEAT_HEARTBEAT_STALE_SECONDS = env_int("BEAT_HEARTBEAT_STALE_SECONDS", 30, minim
 MARKET_DATA_SOURCE = env_choice("MARKET_DATA_SOURCE", "paper", {"paper", "zerodha"})
 MARKET_DATA_API_KEY = env_str("MARKET_DATA_API_KEY", None)
 MARKET_DATA_ACCESS_TOKEN = env_str("MARKET_DATA_ACCESS_TOKEN", None)
+FEED_STALE_SECONDS = env_int("FEED_STALE_SECONDS", 10, minimum=1)
 MARKET_CALENDAR = env_choice("MARKET_CALENDAR", "NSE", {"NSE", "ALWAYS_OPEN"})
 KITE_API_ROOT = env_url("KITE_API_ROOT", "https://api.kite.trade", {"http", "https"})
 KITE_TICKER_URL = env_url("KITE_TICKER_URL", "wss://ws.kite.trade", {"ws", "wss"})
