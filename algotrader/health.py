@@ -64,6 +64,27 @@ def _beat() -> dict:
     return {"last_heartbeat_age_s": round(age, 1)}
 
 
+def _feed() -> dict:
+    from execution.feed import HEALTH_KEY
+
+    client = _redis_connection()
+    try:
+        state = client.hgetall(HEALTH_KEY)
+    finally:
+        client.close()
+    if not state:
+        raise RuntimeError("the market feed is not running")
+    stale = [symbol for symbol in state.get(b"stale", b"").decode().split(",") if symbol]
+    # A stale symbol is reported, not failed: the feed resubscribes it and stop-loss checks
+    # fall back to the broker's prices meanwhile.
+    return {
+        "source": state.get(b"source", b"").decode(),
+        "feed_status": state.get(b"status", b"").decode(),
+        "subscribed": int(state.get(b"subscribed", b"0")),
+        "stale_symbols": stale,
+    }
+
+
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
     checks = {"database": _timed(_database), "redis": _timed(_redis)}
@@ -71,8 +92,9 @@ def health(request: HttpRequest) -> JsonResponse:
     if checks["redis"]["status"] == "ok":
         checks["worker"] = _timed(_workers)
         checks["beat"] = _timed(_beat)
+        checks["feed"] = _timed(_feed)
     else:
-        checks["worker"] = checks["beat"] = {"status": "down", "error": "Redis is down"}
+        checks["worker"] = checks["beat"] = checks["feed"] = {"status": "down", "error": "Redis is down"}
     failing = sorted(name for name, check in checks.items() if check["status"] != "ok")
     body = {"status": "unhealthy" if failing else "healthy", "checks": checks}
     if failing:
