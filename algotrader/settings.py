@@ -105,9 +105,15 @@ CACHES = {
         "KEY_PREFIX": "cache",
     }
 }
+# Chosen by measurement (bench/README.md): user events go through the layer; prices through
+# execution.fanout, one Redis subscription per web process.
+_CHANNEL_LAYER_BACKENDS = {
+    "redis": "channels_redis.core.RedisChannelLayer",
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+}
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": _CHANNEL_LAYER_BACKENDS[env_choice("CHANNEL_LAYER", "redis", set(_CHANNEL_LAYER_BACKENDS))],
         # The feed sends one message per frame; a tick worker that falls behind should find a
         # backlog of frames, not lose them at the default capacity of 100.
         "CONFIG": {"hosts": [REDIS_URL], "channel_capacity": {"ticks": 2000}},

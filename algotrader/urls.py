@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("brokers.urls")),
     path("", include("strategies.urls")),
+    path("", include("execution.urls")),
 ]
 
 urlpatterns = [

@@ -16,7 +16,8 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.authentication import decode_access_token
 from accounts.models import User
-from execution.events import symbol_group, user_group
+from execution.events import user_group
+from execution.fanout import fanout
 from strategies.models import Strategy
 
 CLOSE_UNAUTHORIZED = 4401
@@ -48,13 +49,18 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
         self.user = user
-        for group in [user_group(user.pk)] + [symbol_group(s) for s in await _watched_symbols(user)]:
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.append(group)
+        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        self.groups_joined.append(user_group(user.pk))
+        # Prices come through the process-local fan-out, not a group per symbol.
+        fanout.watch(await _watched_symbols(user), self._send_price)
 
     async def disconnect(self, code: int) -> None:
+        fanout.forget(self._send_price)
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def _send_price(self, payload: str) -> None:
+        await self.send(text_data=payload)
 
     async def receive_json(self, content: object, **kwargs: object) -> None:
         pass  # requests go through the REST API

@@ -50,10 +50,6 @@ def user_group(user_id: object) -> str:
     return f"user.{user_id}"
 
 
-def symbol_group(symbol: str) -> str:
-    return f"price.{symbol}"
-
-
 def _send(group: str, event: Event) -> None:
     async_to_sync(get_channel_layer().group_send)(group, {"type": "push", "event": event})
 
@@ -62,8 +58,3 @@ def send_to_user(user_id: object, event: Event) -> None:
     """Sends `event` to every socket of the user once the current transaction commits
     (at once outside a transaction)."""
     transaction.on_commit(lambda: _send(user_group(user_id), event))
-
-
-def send_price(symbol: str, event: PriceEvent) -> None:
-    """Prices go to the sockets watching the symbol; they are not tied to a transaction."""
-    _send(symbol_group(symbol), event)

@@ -22,7 +22,7 @@ from django.db import transaction
 
 from algotrader.redis import redis_client
 from execution import runtime
-from execution.events import symbol_group
+from execution.fanout import publish_price
 
 logger = logging.getLogger(__name__)
 
@@ -101,5 +101,4 @@ class TickConsumer(AsyncConsumer):
         for symbol, (price, ts) in latest.items():
             if now - pushed.get(symbol, 0.0) >= PRICE_PUSH_INTERVAL_S:
                 pushed[symbol] = now
-                event = {"type": "price", "symbol": symbol, "price": str(price), "ts": int(ts)}
-                await self.channel_layer.group_send(symbol_group(symbol), {"type": "push", "event": event})
+                publish_price(symbol, str(price), int(ts))

@@ -290,6 +290,8 @@ class StrategyEvent(models.Model):
         STOPLOSS = "stoploss"
         COMPLETED = "completed"
         FAILED = "failed"
+        ORDER_REJECTED = "order_rejected"
+        NEEDS_ATTENTION = "needs_attention"
 
     id = models.BigAutoField(primary_key=True)
     strategy = models.ForeignKey(Strategy, on_delete=models.CASCADE, related_name="events")

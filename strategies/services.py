@@ -17,6 +17,7 @@ from algotrader.api_errors import ApiError
 from algotrader.redis import redis_client
 from brokers.models import BrokerAccount
 from execution import runtime
+from strategies import schedules
 from strategies.calendar import TradingCalendar, market_calendar
 from strategies.models import Instrument, Strategy, StrategyEvent, StrategyRun
 
@@ -131,6 +132,9 @@ def strategy_update(
     if diff and strategy.status == Strategy.Status.RUNNING:
         # A new stop-loss is watched from the next tick on.
         runtime.activate(strategy, run)
+        if {"buy_time", "sell_time"} & diff.keys():
+            # The beat reads trigger times every tick: the new ones apply within a second.
+            transaction.on_commit(lambda: schedules.arm(strategy))
     return strategy
 
 
@@ -141,6 +145,7 @@ def strategy_delete(*, strategy: Strategy, actor: User) -> None:
     with transaction.atomic():
         if Strategy.objects.alive().filter(pk=strategy.pk).update(deleted_at=timezone.now()) == 1:
             record_event(strategy=strategy, actor=actor, kind=StrategyEvent.Kind.DELETED)
+            schedules.disarm(strategy)
     strategy.refresh_from_db()
 
 
@@ -169,6 +174,7 @@ def strategy_start(*, strategy: Strategy, actor: User | None) -> Strategy:
         record_event(strategy=strategy, actor=actor, kind=StrategyEvent.Kind.STARTED)
     strategy.refresh_from_db()
     runtime.activate(strategy, strategy.latest_run())
+    transaction.on_commit(lambda: schedules.arm(strategy))
     return strategy
 
 
@@ -180,6 +186,8 @@ def strategy_stop(*, strategy: Strategy, actor: User | None) -> Strategy:
         if claimed != 1:
             strategy.refresh_from_db()
             raise _state_error(f"A {strategy.status} strategy cannot be stopped.")
+        # In the same transaction as the status: no trigger fires for a stopped strategy.
+        schedules.disarm(strategy)
         # The execution app exits an open position on this event; the user is told it happened.
         record_event(
             strategy=strategy,
@@ -187,6 +195,11 @@ def strategy_stop(*, strategy: Strategy, actor: User | None) -> Strategy:
             kind=StrategyEvent.Kind.STOPPED,
             data={"open_position": strategy.has_open_position()},
         )
+        run = strategy.latest_run()
+        if run is not None and run.position in StrategyRun.OPEN_POSITIONS:
+            from execution.tasks import exit_position_task  # the execution app imports this module
+
+            transaction.on_commit(lambda: exit_position_task.delay(str(run.pk), StrategyRun.ExitReason.MANUAL))
     strategy.refresh_from_db()
     runtime.deactivate(strategy)
     return strategy

@@ -9,7 +9,8 @@ from rest_framework_simplejwt.tokens import AccessToken
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from execution.events import send_price, send_to_user
+from execution.events import send_to_user
+from execution.fanout import publish_price
 from strategies.services import strategy_start
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -95,7 +96,7 @@ def test_prices_reach_only_users_watching_the_symbol(asgi_server, alice, bob, st
     ):
         hears_nothing(alice_socket)
 
-        send_price(strategy.symbol, price)
+        publish_price(strategy.symbol, "3500.05", 1)
 
         assert receive(alice_socket) == price
         assert hears_nothing(bob_socket)

@@ -1,0 +1,682 @@
+"""The order path: BUY and SELL triggers, exits, the protective stop, order tracking,
+reconciliation and the kill switch (DESIGN.md section 7).
+
+Three rules hold everywhere here:
+
+- A run's position moves only by conditional updates (`filter(position=...).update(...) == 1`):
+  of two workers racing for the same transition exactly one wins.
+- Every broker conversation about a strategy happens under its Redis lock (`execution.locks`),
+  never inside `transaction.atomic()`; the Order row is written `pending` in its own short
+  transaction before the broker is called, and updated in another one after.
+- Before any retry, and whenever an Order row is found `pending`, its tag is looked up at the
+  broker and an order found there is adopted instead of placing another.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from algotrader.api_errors import ApiError
+from brokers.adapters.base import (
+    BrokerAdapter,
+    BrokerAuthError,
+    BrokerError,
+    BrokerRejected,
+    BrokerUnavailable,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+    OrderType,
+    Side,
+)
+from brokers.models import BrokerAccount
+from execution import runtime
+from execution.locks import strategy_lock
+from execution.models import Order, order_tag
+from execution.ratelimit import wait_for_order_slot
+from strategies.models import Strategy, StrategyEvent, StrategyRun
+from strategies.services import record_event, strategy_stop
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Pauses before the second and third attempts of a broker call that failed transiently. Short:
+# a trigger is time-critical, and a longer outage is better reported than chased.
+RETRY_BACKOFF_SECONDS = (0.5, 1.0)
+MAX_ATTEMPTS = len(RETRY_BACKOFF_SECONDS) + 1
+
+# Audit-trail kinds the execution engine adds to StrategyEvent.Kind.
+ORDER_REJECTED = "order_rejected"
+NEEDS_ATTENTION = "needs_attention"
+
+Position = StrategyRun.Position
+ExitReason = StrategyRun.ExitReason
+# `kill` is the kill switch: recorded on the run as a manual exit, on the order as KILL.
+KILL = "kill"
+EXIT_EVENTS = {
+    ExitReason.SELL_TIME: Order.Event.SELL,
+    ExitReason.STOPLOSS: Order.Event.STOPLOSS,
+    ExitReason.MANUAL: Order.Event.SELL,
+    ExitReason.ERROR: Order.Event.SELL,
+    KILL: Order.Event.KILL,
+}
+_ORDER_STATUS = {
+    OrderState.OPEN: Order.Status.PLACED,
+    OrderState.TRIGGER_PENDING: Order.Status.PLACED,
+    OrderState.COMPLETE: Order.Status.COMPLETE,
+    OrderState.REJECTED: Order.Status.REJECTED,
+    OrderState.CANCELLED: Order.Status.CANCELLED,
+}
+
+
+# --- Triggers and exits ----------------------------------------------------------------------
+
+
+def execute_trigger(*, strategy_id: object, event: str, session_date: date, scheduled_at: datetime) -> Order | None:
+    """Runs a strategy's BUY or SELL trigger of `session_date`; safe to run any number of times."""
+    strategy = Strategy.objects.select_related("broker_account").filter(pk=strategy_id).first()
+    if strategy is None:
+        return None
+    if event == Order.Event.SELL:
+        run = StrategyRun.objects.filter(strategy=strategy, session_date=session_date).first()
+        if run is None:
+            return None  # nothing was bought that session
+        return exit_position(run_id=run.pk, reason=ExitReason.SELL_TIME, requested_at=scheduled_at)
+    if event != Order.Event.BUY:
+        raise ValueError(f"A trigger is BUY or SELL, not {event!r}.")
+    # The unique (strategy, session_date) makes two concurrent triggers share one run.
+    run, _ = StrategyRun.objects.get_or_create(strategy=strategy, session_date=session_date)
+    with strategy_lock(strategy.pk):
+        run.refresh_from_db()
+        strategy.refresh_from_db(fields=["status"])
+        if run.position == Position.NONE:
+            if strategy.status != Strategy.Status.RUNNING or not _move(run, Position.NONE, Position.BUY_PENDING):
+                return None
+        elif run.position != Position.BUY_PENDING:
+            return None  # bought, exiting or exited already: this is a duplicate
+        # A run found buy_pending here was claimed by a worker that died or is tracking its order.
+        order = _order_for(run, strategy, Order.Event.BUY, OrderType.MARKET, requested_at=scheduled_at)
+        status = _drive(order, strategy)
+        if status is None:
+            _move(run, Position.BUY_PENDING, Position.NONE)
+            return order
+        _settle_entry(order, run, strategy, status)
+    return order
+
+
+def exit_position(*, run_id: object, reason: str, requested_at: datetime | None = None) -> Order | None:
+    """Closes the run's position: cancels the protective stop, then sells at market. One exit per
+    position whatever races (stop-loss tick, SELL trigger, stop, kill switch): the first to claim
+    bought -> exit_pending (or to find the tick worker's claim under the lock) exits, the rest
+    find the exit done or in flight and do nothing. Returns the exit order, if this call made one."""
+    run = StrategyRun.objects.select_related("strategy__broker_account").filter(pk=run_id).first()
+    if run is None:
+        return None
+    strategy = run.strategy
+    requested_at = requested_at or timezone.now()
+    with strategy_lock(strategy.pk):
+        run.refresh_from_db()
+        existing = run.orders.exits().filter(status__in=Order.LIVE_STATUSES).first()
+        if existing is None and run.position == Position.BOUGHT:
+            if not _move(run, Position.BOUGHT, Position.EXIT_PENDING):
+                return None
+        elif run.position != Position.EXIT_PENDING:
+            return None  # nothing held, or the exit already settled
+        if existing is not None and existing.status != Order.Status.PENDING:
+            # Another exit reached the broker: finish recording it if a crash interrupted that.
+            if existing.status == Order.Status.COMPLETE:
+                _settle_exit(existing, run, strategy, _status_of_row(existing))
+            return None
+        if existing is None:
+            try:
+                if _cancel_protective_stop(run, strategy):
+                    return None  # the stop filled at the broker: the position is already closed
+            except BrokerAuthError as error:
+                _move(run, Position.EXIT_PENDING, Position.BOUGHT)
+                _hold_account(strategy.broker_account, error)
+                return None
+            # BrokerUnavailable leaves the run exit_pending and reaches the task, which retries.
+            order = _order_for(run, strategy, EXIT_EVENTS[reason], OrderType.MARKET, requested_at=requested_at)
+        else:
+            order = existing
+        status = _drive(order, strategy)
+        if status is None:
+            # Not sent: the position is still held (its protective stop cancelled; support is flagged).
+            _move(run, Position.EXIT_PENDING, Position.BOUGHT)
+            return order
+        _settle_exit(order, run, strategy, status)
+    return order
+
+
+def place_protective_stop(*, run_id: object) -> Order | None:
+    """Rests an SL-M SELL at the stop-loss at the broker for a bought run: a safety net that fires
+    even when our feed or workers do not. The BUY places it right after the fill."""
+    run = StrategyRun.objects.select_related("strategy__broker_account").get(pk=run_id)
+    with strategy_lock(run.strategy_id):
+        run.refresh_from_db()
+        return _place_protective_stop(run, run.strategy)
+
+
+def _place_protective_stop(run: StrategyRun, strategy: Strategy) -> Order | None:
+    if run.position != Position.BOUGHT:
+        return None
+    stop = _order_for(
+        run,
+        strategy,
+        Order.Event.PROTECTIVE_STOP,
+        OrderType.SL_M,
+        requested_at=timezone.now(),
+        trigger_price=strategy.stop_loss,
+    )
+    if stop.status != Order.Status.PENDING:
+        return stop
+    status = _drive(stop, strategy, fails_strategy=False)
+    if status is not None:
+        _settle_protective_stop(stop, run, strategy, status)
+    return stop
+
+
+def track_order(*, order_id: object) -> bool:
+    """Asks the broker where an order stands and records it; True once it is final (or gone).
+    An accepted order can still be rejected by the broker's risk system: that is recorded and
+    told to the user like any rejection."""
+    order = Order.objects.select_related("run", "strategy__broker_account").filter(pk=order_id).first()
+    if order is None or order.is_settled:
+        return True
+    with strategy_lock(order.strategy_id):
+        order.refresh_from_db()
+        if order.is_settled:
+            return True
+        adapter = order.strategy.broker_account.adapter()
+        try:
+            if order.status == Order.Status.PENDING:
+                # Never place from here: a pending row is the placing worker's, or reconciliation's.
+                status = _adopt(adapter, order)
+                if status is None:
+                    return False
+            else:
+                status = adapter.order_status(order.broker_order_id)
+        except BrokerUnavailable:
+            return False
+        except BrokerAuthError as error:
+            _hold_account(order.strategy.broker_account, error)
+            return True
+        _settle(order, status)
+        return status.state.is_final
+
+
+# --- Reconciliation and the kill switch -----------------------------------------------------
+
+
+def reconcile_account(*, account: BrokerAccount) -> dict[str, int]:
+    """Compares the account's open runs with the broker's orders (by tag) and positions.
+    Where the broker is right our state follows it (an unsettled order found complete, a
+    protective stop that filled); what cannot be settled that way is flagged `needs_attention`."""
+    fixed = flagged = 0
+    adapter = account.adapter()
+    orders = Order.objects.filter(broker_account=account, run__position__in=StrategyRun.OPEN_POSITIONS).filter(
+        status__in=(Order.Status.PENDING, Order.Status.PLACED)
+    )
+    for order in orders.select_related("run", "strategy"):
+        with strategy_lock(order.strategy_id):
+            order.refresh_from_db()
+            if order.is_settled:
+                continue
+            try:
+                status = _adopt(adapter, order)
+            except BrokerAuthError as error:
+                _hold_account(account, error)
+                return {"fixed": fixed, "flagged": flagged}
+            if status is None:
+                if order.status == Order.Status.PLACED:
+                    flagged += _flag(order, "The broker has no order with this tag.")
+                continue  # a pending row unknown at the broker is a placement in progress or lost
+            before = order.status
+            _settle(order, status)
+            fixed += order.status != before
+    flagged += _flag_position_mismatches(account, adapter)
+    return {"fixed": fixed, "flagged": flagged}
+
+
+def kill_switch(*, user: User | None = None, actor: User | None = None) -> dict[str, int]:
+    """Stops every active strategy (of `user`, or everyone's) and exits every open position
+    through the stop-loss queue, where exits never wait behind other work."""
+    from execution.tasks import exit_position_task
+
+    strategies = Strategy.objects.active()
+    if user is not None:
+        strategies = strategies.filter(user=user)
+    stopped = exits = 0
+    for strategy in strategies.select_related("broker_account"):
+        run = strategy.latest_run()
+        if run is not None and run.position in StrategyRun.OPEN_POSITIONS:
+            # Queued before the stop's own manual exit, so the order is recorded as the kill switch's.
+            transaction.on_commit(lambda run_id=str(run.pk): exit_position_task.delay(run_id, KILL))
+            exits += 1
+        try:
+            strategy_stop(strategy=strategy, actor=actor)
+        except ApiError:
+            continue  # it ended meanwhile
+        stopped += 1
+    return {"stopped": stopped, "exits": exits}
+
+
+# --- Placing an order exactly once ---------------------------------------------------------
+
+
+def _move(run: StrategyRun, current: str, new: str) -> bool:
+    """The claim: moves the run from `current` to `new` only if it is still at `current`."""
+    moved = StrategyRun.objects.filter(pk=run.pk, position=current).update(position=new, updated_at=timezone.now())
+    if moved:
+        run.position = new
+    return moved == 1
+
+
+def _order_for(
+    run: StrategyRun,
+    strategy: Strategy,
+    event: str,
+    order_type: OrderType,
+    *,
+    requested_at: datetime,
+    trigger_price: Decimal | None = None,
+) -> Order:
+    """The (run, event) order row, written `pending` before the broker hears of it."""
+    order, _ = Order.objects.get_or_create(
+        run=run,
+        event=event,
+        defaults={
+            "user_id": strategy.user_id,
+            "strategy": strategy,
+            "broker_account_id": strategy.broker_account_id,
+            "side": Side.BUY if event == Order.Event.BUY else Side.SELL,
+            "symbol": strategy.symbol,
+            "exchange": strategy.exchange,
+            "quantity": strategy.quantity,
+            "order_type": order_type.value,
+            "trigger_price": trigger_price,
+            "tag": order_tag(run.pk, event),
+            "requested_at": requested_at,
+        },
+    )
+    return order
+
+
+def _order_request(order: Order, strategy: Strategy) -> OrderRequest:
+    return OrderRequest(
+        symbol=order.symbol,
+        exchange=order.exchange,
+        side=Side(order.side),
+        quantity=order.quantity,
+        order_type=OrderType(order.order_type),
+        tag=order.tag,
+        product=strategy.product,
+        trigger_price=order.trigger_price,
+        algo_id=settings.ALGO_ID,
+    )
+
+
+def _drive(order: Order, strategy: Strategy, *, fails_strategy: bool = True) -> OrderStatus | None:
+    """Where `order` stands at the broker, placing it first if it never got there.
+
+    None when it could not be placed at all: the order is then `failed` and the strategy
+    failed or held, and the caller leaves the run's position alone (or gives it back)."""
+    if order.status != Order.Status.PENDING:
+        return _status_of_row(order)
+    adapter = strategy.broker_account.adapter()
+    try:
+        return _place_once(order, strategy, adapter)
+    except BrokerRejected as error:
+        return OrderStatus(
+            order_id=order.broker_order_id,
+            state=OrderState.REJECTED,
+            message=error.message,
+            raw=error.raw if isinstance(error.raw, dict) else {},
+        )
+    except BrokerAuthError as error:
+        _fail_order(order, error, attention=False)
+        _hold_account(strategy.broker_account, error)
+    except BrokerUnavailable as error:
+        # After every attempt the broker may still have taken one: reconciliation looks it up.
+        _fail_order(order, error, attention=True)
+        if fails_strategy:
+            _fail_strategy(strategy, order, f"The broker could not be reached: {error.message}")
+    return None
+
+
+def _place_once(order: Order, strategy: Strategy, adapter: BrokerAdapter) -> OrderStatus:
+    request = _order_request(order, strategy)
+    last_error: BrokerUnavailable | None = None
+    for pause in (0, *RETRY_BACKOFF_SECONDS):
+        time.sleep(pause)
+        try:
+            if order.attempts:
+                # An earlier attempt (ours, or a worker's that died) may have reached the broker.
+                found = _adopt(adapter, order)
+                if found is not None:
+                    return found
+            if order.attempts >= MAX_ATTEMPTS:
+                break
+            Order.objects.filter(pk=order.pk).update(attempts=F("attempts") + 1, updated_at=timezone.now())
+            order.attempts += 1
+            wait_for_order_slot(order.broker_account_id)
+            broker_order_id = adapter.place_order(request)
+        except BrokerUnavailable as error:
+            logger.warning("order %s attempt %s: %s", order.pk, order.attempts, error.message)
+            last_error = error
+            continue
+        _acknowledged(order, broker_order_id)
+        try:
+            return adapter.order_status(broker_order_id)
+        except BrokerUnavailable:
+            # Placed; its fill is learnt by tracking.
+            return OrderStatus(order_id=broker_order_id, state=OrderState.OPEN)
+    raise last_error or BrokerUnavailable("No attempt left for this order.")
+
+
+def _adopt(adapter: BrokerAdapter, order: Order) -> OrderStatus | None:
+    """The broker's order carrying `order`'s tag, preferring one that was not rejected."""
+    found = adapter.orders_by_tag(order.tag)
+    if not found:
+        return None
+    alive = [status for status in found if status.state != OrderState.REJECTED]
+    status = (alive or found)[0]
+    _acknowledged(order, status.order_id)
+    return status
+
+
+def _acknowledged(order: Order, broker_order_id: str) -> None:
+    """Records the broker's ack at once, so that a crash before the outcome is recorded leaves a
+    row that names the broker's order."""
+    if order.broker_order_id:
+        return
+    now = timezone.now()
+    latency_ms = max(0, round((now - order.requested_at).total_seconds() * 1000))
+    Order.objects.filter(pk=order.pk).update(
+        broker_order_id=broker_order_id, placed_at=now, latency_ms=latency_ms, updated_at=now
+    )
+    order.broker_order_id, order.placed_at, order.latency_ms = broker_order_id, now, latency_ms
+
+
+def _status_of_row(order: Order) -> OrderStatus:
+    state = {
+        Order.Status.COMPLETE: OrderState.COMPLETE,
+        Order.Status.REJECTED: OrderState.REJECTED,
+        Order.Status.CANCELLED: OrderState.CANCELLED,
+        Order.Status.FAILED: OrderState.REJECTED,
+    }.get(order.status, OrderState.OPEN)
+    return OrderStatus(order_id=order.broker_order_id, state=state, average_price=order.average_price)
+
+
+def _record_status(order: Order, status: OrderStatus) -> None:
+    order.status = _ORDER_STATUS[status.state]
+    order.broker_order_id = order.broker_order_id or status.order_id
+    if status.average_price is not None:
+        order.average_price = status.average_price
+    if status.raw:
+        order.raw_response = status.raw
+    if status.state in (OrderState.REJECTED, OrderState.CANCELLED) and status.message:
+        order.error = status.message
+    order.save(update_fields=["status", "broker_order_id", "average_price", "raw_response", "error", "updated_at"])
+
+
+def _with_retries(call: Callable[[], T]) -> T:
+    """An idempotent broker call (a cancel, a status), retried on transient failures."""
+    for attempt, pause in enumerate((0, *RETRY_BACKOFF_SECONDS)):
+        time.sleep(pause)
+        try:
+            return call()
+        except BrokerUnavailable:
+            if attempt == len(RETRY_BACKOFF_SECONDS):
+                raise
+    raise AssertionError("unreachable")
+
+
+# --- Recording outcomes --------------------------------------------------------------------
+
+
+def _settle(order: Order, status: OrderStatus) -> None:
+    run, strategy = order.run, order.strategy
+    if order.event == Order.Event.BUY:
+        _settle_entry(order, run, strategy, status)
+    elif order.event == Order.Event.PROTECTIVE_STOP:
+        _settle_protective_stop(order, run, strategy, status)
+    else:
+        _settle_exit(order, run, strategy, status)
+
+
+def _settle_entry(order: Order, run: StrategyRun, strategy: Strategy, status: OrderStatus) -> None:
+    if status.state == OrderState.COMPLETE:
+        with transaction.atomic():
+            _record_status(order, status)
+            moved = StrategyRun.objects.filter(pk=run.pk, position=Position.BUY_PENDING).update(
+                position=Position.BOUGHT,
+                entry_price=order.average_price,
+                entry_order_id=order.broker_order_id,
+                updated_at=timezone.now(),
+            )
+            if moved:
+                record_event(strategy=strategy, actor=None, kind=StrategyEvent.Kind.BUY, run=run, data=_describe(order))
+        run.refresh_from_db()
+        runtime.record_run(strategy, run, last_action="BUY")
+        if moved:
+            _place_protective_stop(run, strategy)
+    elif status.state in (OrderState.REJECTED, OrderState.CANCELLED):
+        with transaction.atomic():
+            _record_status(order, status)
+            StrategyRun.objects.filter(pk=run.pk, position=Position.BUY_PENDING).update(
+                position=Position.NONE, updated_at=timezone.now()
+            )
+        _fail_strategy(strategy, order, f"The broker rejected the BUY: {order.error}")
+    else:
+        _record_status(order, status)
+        _enqueue_tracking(order)
+
+
+def _settle_exit(order: Order, run: StrategyRun, strategy: Strategy, status: OrderStatus) -> None:
+    if status.state == OrderState.COMPLETE:
+        reason = {Order.Event.STOPLOSS: ExitReason.STOPLOSS, Order.Event.KILL: ExitReason.MANUAL}.get(
+            order.event, ExitReason.SELL_TIME
+        )
+        _record_exit(order, run, strategy, status, reason=reason)
+    elif status.state in (OrderState.REJECTED, OrderState.CANCELLED):
+        with transaction.atomic():
+            _record_status(order, status)
+            Order.objects.filter(pk=order.pk).update(needs_attention=True)
+            # The position is still held at the broker, and now without its stop: support must act.
+            StrategyRun.objects.filter(pk=run.pk, position=Position.EXIT_PENDING).update(
+                position=Position.BOUGHT, updated_at=timezone.now()
+            )
+        _fail_strategy(strategy, order, f"The broker rejected the exit: {order.error}")
+    else:
+        _record_status(order, status)
+        _enqueue_tracking(order)
+
+
+def _settle_protective_stop(order: Order, run: StrategyRun, strategy: Strategy, status: OrderStatus) -> None:
+    if status.state == OrderState.COMPLETE:
+        _record_exit(order, run, strategy, status, reason=ExitReason.STOPLOSS)
+        return
+    _record_status(order, status)
+    if status.state == OrderState.REJECTED:
+        # The tick worker still watches the stop-loss; the user should know the broker holds no stop.
+        record_event(
+            strategy=strategy, actor=None, kind=ORDER_REJECTED, run=run, data={**_describe(order), "error": order.error}
+        )
+
+
+def _record_exit(
+    order: Order, run: StrategyRun, strategy: Strategy, status: OrderStatus, *, reason: ExitReason
+) -> None:
+    with transaction.atomic():
+        _record_status(order, status)
+        run.refresh_from_db()
+        price = order.average_price
+        pnl = (price - run.entry_price) * order.quantity if price is not None and run.entry_price is not None else None
+        moved = StrategyRun.objects.filter(pk=run.pk, position__in=(Position.BOUGHT, Position.EXIT_PENDING)).update(
+            position=Position.EXITED,
+            exit_price=price,
+            exit_order_id=order.broker_order_id,
+            exit_reason=reason,
+            realised_pnl=pnl,
+            updated_at=timezone.now(),
+        )
+        completed = False
+        if moved:
+            kind = StrategyEvent.Kind.STOPLOSS if reason == ExitReason.STOPLOSS else StrategyEvent.Kind.SELL
+            record_event(strategy=strategy, actor=None, kind=kind, run=run, data={**_describe(order), "pnl": str(pnl)})
+            if strategy.recurrence == Strategy.Recurrence.ONCE:
+                completed = (
+                    Strategy.objects.filter(pk=strategy.pk, status=Strategy.Status.RUNNING).update(
+                        status=Strategy.Status.COMPLETED, updated_at=timezone.now()
+                    )
+                    == 1
+                )
+                if completed:
+                    record_event(strategy=strategy, actor=None, kind=StrategyEvent.Kind.COMPLETED, run=run)
+    run.refresh_from_db()
+    strategy.refresh_from_db(fields=["status"])
+    if completed or strategy.status != Strategy.Status.RUNNING:
+        runtime.deactivate(strategy)
+    else:
+        runtime.record_run(strategy, run, last_action=order.event)
+
+
+def _cancel_protective_stop(run: StrategyRun, strategy: Strategy) -> bool:
+    """Cancels the run's resting stop before the exit, so the two can never both sell. True when
+    the stop had already filled: the position is closed and recorded, and no exit is sent."""
+    stop = run.orders.filter(event=Order.Event.PROTECTIVE_STOP, status__in=Order.LIVE_STATUSES).first()
+    if stop is None:
+        return False
+    adapter = strategy.broker_account.adapter()
+    if stop.status == Order.Status.PENDING and _with_retries(lambda: _adopt(adapter, stop)) is None:
+        # It never reached the broker: nothing rests there.
+        Order.objects.filter(pk=stop.pk).update(status=Order.Status.CANCELLED, updated_at=timezone.now())
+        return False
+    if stop.status == Order.Status.COMPLETE:
+        _record_exit(stop, run, strategy, _status_of_row(stop), reason=ExitReason.STOPLOSS)
+        return True
+
+    def cancel() -> str:
+        wait_for_order_slot(stop.broker_account_id)
+        return adapter.cancel_order(stop.broker_order_id)
+
+    try:
+        _with_retries(cancel)
+    except BrokerRejected:
+        pass  # already final at the broker: its status below says how it ended
+    status = _with_retries(lambda: adapter.order_status(stop.broker_order_id))
+    if status.state == OrderState.COMPLETE:
+        _record_exit(stop, run, strategy, status, reason=ExitReason.STOPLOSS)
+        return True
+    _record_status(stop, status)
+    return False
+
+
+# --- Failures --------------------------------------------------------------------------------
+
+
+def _fail_order(order: Order, error: BrokerError, *, attention: bool) -> None:
+    order.status, order.error, order.needs_attention = Order.Status.FAILED, error.message, attention
+    order.save(update_fields=["status", "error", "needs_attention", "updated_at"])
+
+
+def _fail_strategy(strategy: Strategy, order: Order, message: str) -> None:
+    """Ends the strategy: nothing more is sent for it until the user looks."""
+    with transaction.atomic():
+        failed = Strategy.objects.filter(pk=strategy.pk, status__in=Strategy.ACTIVE_STATUSES).update(
+            status=Strategy.Status.FAILED, updated_at=timezone.now()
+        )
+        if failed:
+            record_event(
+                strategy=strategy,
+                actor=None,
+                kind=StrategyEvent.Kind.FAILED,
+                run=order.run,
+                data={**_describe(order), "error": message},
+            )
+    if failed:
+        runtime.deactivate(strategy)
+
+
+def _hold_account(account: BrokerAccount, error: BrokerAuthError) -> None:
+    """The broker session expired: the account is marked so, and the account's running strategies
+    are held, i.e. stopped by the system. A held strategy can be started again once the user
+    reconnects; failing it would not let them."""
+    account.mark(BrokerAccount.Status.EXPIRED, error.message)
+    for strategy in Strategy.objects.alive().filter(broker_account=account, status=Strategy.Status.RUNNING):
+        with transaction.atomic():
+            held = Strategy.objects.filter(pk=strategy.pk, status=Strategy.Status.RUNNING).update(
+                status=Strategy.Status.STOPPED, updated_at=timezone.now()
+            )
+            if held:
+                record_event(
+                    strategy=strategy,
+                    actor=None,
+                    kind=StrategyEvent.Kind.STOPPED,
+                    data={"reason": "broker_session_expired", "error": error.message},
+                )
+        if held:
+            runtime.deactivate(strategy)
+
+
+def _flag(order: Order, message: str) -> int:
+    if order.needs_attention:
+        return 0
+    Order.objects.filter(pk=order.pk).update(needs_attention=True, updated_at=timezone.now())
+    record_event(
+        strategy=order.strategy,
+        actor=None,
+        kind=NEEDS_ATTENTION,
+        run=order.run,
+        data={**_describe(order), "why": message},
+    )
+    return 1
+
+
+def _flag_position_mismatches(account: BrokerAccount, adapter: BrokerAdapter) -> int:
+    """Runs we hold as bought whose symbol the broker holds less of (closed by hand, say)."""
+    bought = StrategyRun.objects.filter(strategy__broker_account=account, position=Position.BOUGHT).select_related(
+        "strategy"
+    )
+    if not bought:
+        return 0
+    held = {(p.exchange, p.symbol): p.quantity for p in adapter.positions()}
+    flagged = 0
+    for run in bought:
+        strategy = run.strategy
+        if held.get((strategy.exchange, strategy.symbol), 0) < strategy.quantity:
+            entry = run.orders.filter(event=Order.Event.BUY).first()
+            if entry is not None:
+                flagged += _flag(entry, "The broker holds less of this symbol than the run bought.")
+    return flagged
+
+
+def _describe(order: Order) -> dict[str, str]:
+    return {
+        "order": str(order.pk),
+        "event": order.event,
+        "side": order.side,
+        "quantity": str(order.quantity),
+        "status": order.status,
+        "broker_order_id": order.broker_order_id,
+        "average_price": "" if order.average_price is None else str(order.average_price),
+    }
+
+
+def _enqueue_tracking(order: Order) -> None:
+    # A resting protective stop is not polled all day: the stop-loss tick and reconciliation look.
+    if order.event == Order.Event.PROTECTIVE_STOP:
+        return
+    from execution.tasks import track_order_task
+
+    transaction.on_commit(lambda: track_order_task.apply_async((str(order.pk),), countdown=1))

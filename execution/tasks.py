@@ -1,0 +1,62 @@
+"""Celery entry points of the order path: ids in, one service call, safe to run twice.
+
+`acks_late` (set for every task in settings) means a task whose worker dies is delivered again;
+the services make that harmless: claims, the strategy lock and the order tag.
+"""
+
+from datetime import date, datetime
+
+from celery import shared_task
+
+from brokers.adapters.base import BrokerUnavailable
+from brokers.models import BrokerAccount
+from execution import services
+from execution.locks import LockBusy
+from strategies.models import StrategyRun
+
+# How often, and how many times, an accepted order that is not final yet is asked about.
+TRACK_INTERVAL_SECONDS = 2
+TRACK_POLLS = 30
+
+
+@shared_task(
+    queue="orders",
+    acks_late=True,
+    # LockBusy: another worker held the strategy longer than we waited; the services retry
+    # broker failures themselves and give up for good after that.
+    autoretry_for=(LockBusy,),
+    retry_backoff=1,
+    max_retries=3,
+)
+def execute_trigger_task(strategy_id: str, event: str, session_date: str, scheduled_at_iso: str) -> None:
+    services.execute_trigger(
+        strategy_id=strategy_id,
+        event=event,
+        session_date=date.fromisoformat(session_date),
+        scheduled_at=datetime.fromisoformat(scheduled_at_iso),
+    )
+
+
+@shared_task(
+    queue="stoploss",
+    acks_late=True,
+    # BrokerUnavailable: the protective stop could not be cancelled, so no exit was sent yet
+    # and the run waits in exit_pending for the retry.
+    autoretry_for=(LockBusy, BrokerUnavailable),
+    retry_backoff=1,
+    max_retries=5,
+)
+def exit_position_task(run_id: str, reason: str) -> None:
+    services.exit_position(run_id=run_id, reason=reason)
+
+
+@shared_task(queue="orders", acks_late=True, autoretry_for=(LockBusy,), retry_backoff=1, max_retries=3)
+def track_order_task(order_id: str, polls_left: int = TRACK_POLLS) -> None:
+    if not services.track_order(order_id=order_id) and polls_left > 1:
+        track_order_task.apply_async((order_id, polls_left - 1), countdown=TRACK_INTERVAL_SECONDS)
+
+
+@shared_task(queue="orders", acks_late=True)
+def reconcile_task() -> None:
+    for account in BrokerAccount.objects.filter(strategies__runs__position__in=StrategyRun.OPEN_POSITIONS).distinct():
+        services.reconcile_account(account=account)
