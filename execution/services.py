@@ -39,7 +39,7 @@ from brokers.adapters.base import (
     Side,
 )
 from brokers.models import BrokerAccount
-from execution import runtime
+from execution import events, runtime
 from execution.locks import strategy_lock
 from execution.models import Order, order_tag
 from execution.ratelimit import wait_for_order_slot
@@ -278,6 +278,7 @@ def _move(run: StrategyRun, current: str, new: str) -> bool:
     moved = StrategyRun.objects.filter(pk=run.pk, position=current).update(position=new, updated_at=timezone.now())
     if moved:
         run.position = new
+        events.notify_strategy(run.strategy_id)
     return moved == 1
 
 
@@ -405,6 +406,7 @@ def _acknowledged(order: Order, broker_order_id: str) -> None:
         broker_order_id=broker_order_id, placed_at=now, latency_ms=latency_ms, updated_at=now
     )
     order.broker_order_id, order.placed_at, order.latency_ms = broker_order_id, now, latency_ms
+    events.notify_order(order)
 
 
 def _status_of_row(order: Order) -> OrderStatus:
@@ -427,6 +429,7 @@ def _record_status(order: Order, status: OrderStatus) -> None:
     if status.state in (OrderState.REJECTED, OrderState.CANCELLED) and status.message:
         order.error = status.message
     order.save(update_fields=["status", "broker_order_id", "average_price", "raw_response", "error", "updated_at"])
+    events.notify_order(order)
 
 
 def _with_retries(call: Callable[[], T]) -> T:
@@ -588,6 +591,7 @@ def _cancel_protective_stop(run: StrategyRun, strategy: Strategy) -> bool:
 def _fail_order(order: Order, error: BrokerError, *, attention: bool) -> None:
     order.status, order.error, order.needs_attention = Order.Status.FAILED, error.message, attention
     order.save(update_fields=["status", "error", "needs_attention", "updated_at"])
+    events.notify_order(order)
 
 
 def _fail_strategy(strategy: Strategy, order: Order, message: str) -> None:

@@ -16,7 +16,7 @@ from accounts.models import User
 from algotrader.api_errors import ApiError
 from algotrader.redis import redis_client
 from brokers.models import BrokerAccount
-from execution import runtime
+from execution import events, runtime
 from strategies import schedules
 from strategies.calendar import TradingCalendar, market_calendar
 from strategies.models import Instrument, Strategy, StrategyEvent, StrategyRun
@@ -36,9 +36,12 @@ def _actor_type(strategy: Strategy, actor: User | None) -> StrategyEvent.ActorTy
 def record_event(
     *, strategy: Strategy, actor: User | None, kind: str, data: dict | None = None, run: StrategyRun | None = None
 ) -> StrategyEvent:
-    return StrategyEvent.objects.create(
+    event = StrategyEvent.objects.create(
         strategy=strategy, run=run, actor=actor, actor_type=_actor_type(strategy, actor), kind=kind, data=data or {}
     )
+    # Every recorded change reaches the owner's app, once it is committed.
+    events.notify_strategy(strategy.pk)
+    return event
 
 
 def _resolve_broker_account(user: User, broker: str | None) -> BrokerAccount:

@@ -100,3 +100,58 @@ def test_prices_reach_only_users_watching_the_symbol(asgi_server, alice, bob, st
 
         assert receive(alice_socket) == price
         assert hears_nothing(bob_socket)
+
+
+def drain(socket: ClientConnection) -> list[dict]:
+    """Everything the socket received until it has been quiet for a moment."""
+    received = []
+    while True:
+        try:
+            received.append(json.loads(socket.recv(timeout=1.0)))
+        except TimeoutError:
+            return received
+
+
+def test_status_and_order_updates_follow_the_buy_and_the_stop_loss(asgi_server, alice, bob, strategy):
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from brokers.adapters.paper import set_price
+    from execution import services
+    from execution.ticks import check_ticks
+    from strategies.models import StrategyRun
+
+    strategy_start(strategy=strategy, actor=alice)
+    set_price(strategy.symbol, strategy.stop_loss + 100)
+    session = date(2026, 11, 23)
+    with (
+        open_socket(asgi_server, token=str(AccessToken.for_user(alice))) as alice_socket,
+        open_socket(asgi_server, token=str(AccessToken.for_user(bob))) as bob_socket,
+    ):
+        drain(alice_socket)
+
+        services.execute_trigger(
+            strategy_id=strategy.pk, event="BUY", session_date=session, scheduled_at=datetime.now(UTC)
+        )
+        after_buy = drain(alice_socket)
+        # The stop-loss: the price falls through it (the protective stop at the broker fills),
+        # the tick worker's check claims the exit, and the engine records it.
+        set_price(strategy.symbol, strategy.stop_loss - Decimal("1"))
+        assert check_ticks([[strategy.symbol, str(strategy.stop_loss - 1), 1]])
+        run = StrategyRun.objects.get(strategy=strategy, session_date=session)
+        StrategyRun.objects.filter(pk=run.pk).update(position="exit_pending", exit_reason="stoploss")
+        services.exit_position(run_id=run.pk, reason="stoploss")
+        after_exit = drain(alice_socket)
+
+        assert hears_nothing(bob_socket)
+
+    statuses = [event for event in after_buy if event["type"] == "strategy.status"]
+    orders = [event["order"] for event in after_buy if event["type"] == "order.update"]
+    assert statuses[-1]["position"] == "bought"
+    assert {"BUY", "PROTECTIVE_STOP"} <= {order["event"] for order in orders}
+    assert any(order["event"] == "BUY" and order["status"] == "complete" for order in orders)
+    assert [event for event in after_exit if event["type"] == "strategy.status"][-1]["position"] == "exited"
+    # The protective stop filled at the broker, so it is the exit order; no second SELL.
+    exit_orders = [event["order"] for event in after_exit if event["type"] == "order.update"]
+    assert any(order["event"] == "PROTECTIVE_STOP" and order["status"] == "complete" for order in exit_orders)
+    assert not any(order["event"] in {"SELL", "STOPLOSS"} for order in exit_orders)

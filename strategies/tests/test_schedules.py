@@ -150,10 +150,13 @@ def test_it_leaves_the_triggers_alone_when_only_the_stop_loss_changes(
 ):
     with time_machine.travel(MONDAY_MORNING, tick=False):
         schedules.arm(running)
-        with django_capture_on_commit_callbacks() as callbacks:
+        before = list(PeriodicTask.objects.order_by("name").values_list("id", "name", "clocked__clocked_time"))
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
             strategy_update(strategy=running, actor=alice, changes={"stop_loss": Decimal("3400.00")})
 
-    assert callbacks == []
+    # Only the owner's live status goes out after the commit; the trigger rows are untouched.
+    assert [callback.__qualname__ for callback in callbacks] == ["notify_strategy.<locals>.send"]
+    assert list(PeriodicTask.objects.order_by("name").values_list("id", "name", "clocked__clocked_time")) == before
 
 
 def test_a_sell_moved_into_the_past_while_holding_runs_at_once(running, nse):
