@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from algotrader.env import env_bool, env_choice, env_int, env_list, env_str, env_url
@@ -201,6 +202,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "algotrader.beat:HeartbeatScheduler"
+# Platform routines (strategy triggers are rows of their own, armed per strategy). Celery's
+# clock is UTC: 03:00 and 03:15 UTC are 08:30 and 08:45 IST, before NSE opens at 09:15.
+CELERY_BEAT_SCHEDULE = {
+    "load-instruments": {"task": "strategies.tasks.load_instruments_task", "schedule": crontab(minute=0, hour=3)},
+    "premarket-check": {"task": "execution.tasks.premarket_check_task", "schedule": crontab(minute=15, hour=3)},
+    "reconcile": {"task": "execution.tasks.reconcile_task", "schedule": 120.0},
+}
 BEAT_HEARTBEAT_KEY = "beat:heartbeat"
 BEAT_HEARTBEAT_STALE_SECONDS = env_int("BEAT_HEARTBEAT_STALE_SECONDS", 30, minimum=2)
 

@@ -131,25 +131,37 @@ def runtime_state(strategy_id: object) -> dict[str, str]:
 
 
 def rebuild() -> int:
-    """Rebuilds the runtime of every running strategy from the database; returns how many.
+    """Makes the runtime match the database; returns how many strategies run.
 
-    Keys of strategies that no longer run are removed, so the runtime matches the database
-    exactly afterwards. Meant for start-up and operators, not hot paths (it scans keys)."""
+    Running strategies are written first and stale entries removed after, so a tick worker
+    reading meanwhile never finds a watched stop-loss missing (a delete-then-write rebuild
+    would open such a window on every worker start). Meant for start-up and operators, not
+    hot paths: it scans keys."""
     from strategies.models import Strategy
 
     client = redis_client()
     running = list(Strategy.objects.filter(status=Strategy.Status.RUNNING, deleted_at__isnull=True))
-    stale = [
-        key
-        for pattern in ("strategy:*", "runtime:*", "symbol:*:strategies", "sl:*")
-        for key in client.scan_iter(match=pattern, count=1000)
-        if not key.endswith(":lock")
-    ]
-    pipe = client.pipeline()
-    if stale:
-        pipe.delete(*stale)
-    pipe.delete(ACTIVE_SYMBOLS)
-    pipe.execute()
     for strategy in running:
         activate(strategy, strategy.latest_run())
+    running_ids = {str(strategy.pk) for strategy in running}
+    watched = {
+        (strategy.symbol, str(strategy.pk))
+        for strategy in running
+        if client.hget(runtime_key(strategy.pk), "position") == "bought"
+    }
+    pipe = client.pipeline()
+    for pattern in ("strategy:*", "runtime:*"):
+        for key in client.scan_iter(match=pattern, count=1000):
+            if not key.endswith(":lock") and key.split(":")[1] not in running_ids:
+                pipe.delete(key)
+    for key in client.scan_iter(match="symbol:*:strategies", count=1000):
+        extra = client.smembers(key) - running_ids
+        if extra:
+            pipe.srem(key, *extra)
+    for key in client.scan_iter(match="sl:*", count=1000):
+        symbol = key[len("sl:") :]
+        extra = [member for member in client.zrange(key, 0, -1) if (symbol, member) not in watched]
+        if extra:
+            pipe.zrem(key, *extra)
+    pipe.execute()
     return len(running)

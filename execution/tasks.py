@@ -7,10 +7,11 @@ the services make that harmless: claims, the strategy lock and the order tag.
 from datetime import date, datetime
 
 from celery import shared_task
+from celery.signals import worker_ready
 
 from brokers.adapters.base import BrokerUnavailable
 from brokers.models import BrokerAccount
-from execution import services
+from execution import runtime, services
 from execution.locks import LockBusy
 from strategies.models import StrategyRun
 
@@ -60,3 +61,16 @@ def track_order_task(order_id: str, polls_left: int = TRACK_POLLS) -> None:
 def reconcile_task() -> None:
     for account in BrokerAccount.objects.filter(strategies__runs__position__in=StrategyRun.OPEN_POSITIONS).distinct():
         services.reconcile_account(account=account)
+
+
+@shared_task(queue="orders", acks_late=True)
+def premarket_check_task() -> dict[str, int]:
+    return services.premarket_check()
+
+
+@worker_ready.connect
+def _restore_state_at_start(sender: object, **kwargs: object) -> None:
+    """A worker that starts (after a crash, a deploy, Redis being lost) first makes the
+    runtime match the database, then asks the brokers about every open run."""
+    runtime.rebuild()
+    reconcile_task.delay()

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django_celery_beat.models import PeriodicTask
 
 from brokers.adapters.zerodha import ZerodhaBroker
 from brokers.models import BrokerAccount
@@ -154,3 +155,30 @@ def test_it_paces_eleven_orders_of_one_account_instead_of_hitting_the_429(alice_
     assert placements(kite, "SELL") == 11
     assert Order.objects.filter(event="PROTECTIVE_STOP", status="placed").count() == 11
     assert time.monotonic() - started >= 2 * WINDOW_MS / 1000, "the 11th and later requests waited"
+
+
+def test_the_premarket_check_holds_strategies_whose_broker_session_expired(kite_strategy, kite):
+    from strategies import schedules
+
+    Strategy.objects.filter(pk=kite_strategy.pk).update(status=Strategy.Status.RUNNING)
+    kite_strategy.refresh_from_db()
+    schedules.arm(kite_strategy)
+    kite.expire_tokens()
+
+    result = services.premarket_check()
+
+    kite_strategy.refresh_from_db()
+    kite_strategy.broker_account.refresh_from_db()
+    assert result == {"checked": 1, "held": 1}
+    assert kite_strategy.broker_account.status == "expired"
+    assert kite_strategy.status == "stopped"
+    assert not PeriodicTask.objects.filter(name__startswith=f"strategy:{kite_strategy.pk}:").exists()
+    assert StrategyEvent.objects.get(strategy=kite_strategy, kind="stopped").data["reason"] == "broker_session_expired"
+
+
+def test_the_premarket_check_leaves_working_sessions_alone(kite_strategy):
+    Strategy.objects.filter(pk=kite_strategy.pk).update(status=Strategy.Status.RUNNING)
+
+    assert services.premarket_check() == {"checked": 1, "held": 0}
+    kite_strategy.refresh_from_db()
+    assert kite_strategy.status == "running"

@@ -203,3 +203,22 @@ def test_it_exits_a_run_the_tick_worker_already_claimed(running):
     assert run.position == "exited"
     assert run.exit_reason == "stoploss"
     assert sell(running) is None
+
+
+def test_a_daily_strategy_is_armed_for_the_next_trading_day_after_its_sell(running):
+    from django_celery_beat.models import PeriodicTask
+
+    from strategies import schedules
+
+    Strategy.objects.filter(pk=running.pk).update(recurrence=Strategy.Recurrence.DAILY)
+    running.refresh_from_db()
+    schedules.arm(running, now=datetime(2026, 11, 23, 3, 0, tzinfo=UTC))  # Monday 08:30 IST
+    buy(running)
+
+    sell(running)
+
+    names = set(PeriodicTask.objects.filter(name__startswith=f"strategy:{running.pk}:").values_list("name", flat=True))
+    # Tuesday 24 November 2026 is an NSE holiday in the seeded calendar: Wednesday is next.
+    assert names == {f"strategy:{running.pk}:BUY:2026-11-25", f"strategy:{running.pk}:SELL:2026-11-25"}
+    running.refresh_from_db()
+    assert running.status == "running"
