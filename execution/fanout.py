@@ -2,7 +2,7 @@
 
 A Channels group send costs a Redis round trip per receiving socket; with 1,000 sockets on
 one symbol that is 400-500 ms at p99 here. Instead the tick worker PUBLISHes each (throttled)
-price once on the `prices` channel; every web process holds a single subscription and hands
+price once on the `prices:{db}` channel; every web process holds a single subscription and hands
 the already-encoded JSON to its own sockets watching that symbol.
 """
 
@@ -21,14 +21,19 @@ from algotrader.redis import redis_client
 
 logger = logging.getLogger(__name__)
 
-PRICES_CHANNEL = "prices"
 Sender = Callable[[str], Awaitable[None]]
+
+
+def prices_channel() -> str:
+    """Pub/sub channels are global to a Redis server, not per database: the database number
+    keeps deployments (and test runs) that share a server apart."""
+    return f"prices:{redis_client().connection_pool.connection_kwargs.get('db', 0)}"
 
 
 def publish_price(symbol: str, price: str, ts: int) -> None:
     """Sends one price to every web process (and so to every socket watching `symbol`)."""
     event = {"type": "price", "symbol": symbol, "price": price, "ts": ts}
-    redis_client().publish(PRICES_CHANNEL, json.dumps(event))
+    redis_client().publish(prices_channel(), json.dumps(event))
 
 
 class PriceFanout:
@@ -55,7 +60,7 @@ class PriceFanout:
             client = aioredis.Redis.from_url(settings.REDIS_URL)
             try:
                 async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(PRICES_CHANNEL)
+                    await pubsub.subscribe(prices_channel())
                     async for message in pubsub.listen():
                         if message["type"] == "message":
                             await self._deliver(message["data"].decode())
