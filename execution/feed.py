@@ -52,7 +52,8 @@ from django.conf import settings
 from algotrader.redis import redis_client
 from brokers.adapters import paper
 from brokers.instruments import shipped_instruments
-from execution.runtime import ACTIVE_SYMBOLS, price_key
+from execution.events import user_group
+from execution.runtime import ACTIVE_SYMBOLS, price_key, strategy_key, symbol_key
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +129,9 @@ class MarketSource(Protocol):
     async def next_ticks(self, timeout: float) -> list[Tick]:
         """The next frame of ticks, or [] when `timeout` seconds pass first. Raises FeedFailed."""
 
+    def rest_prices(self, symbols: set[str]) -> dict[str, Decimal]:
+        """Last prices over the source's REST API: stop-loss checks go on while symbols are stale."""
+
 
 class PaperMarket:
     """A random walk per subscribed symbol, in tick-size steps, from its paper-market price."""
@@ -153,6 +157,9 @@ class PaperMarket:
     def resubscribe(self, symbols: set[str]) -> None:
         # Nothing to renew: a paper symbol goes quiet only when it has no price (not a shipped instrument).
         logger.warning("paper feed: no price for %s", ", ".join(sorted(symbols)))
+
+    def rest_prices(self, symbols: set[str]) -> dict[str, Decimal]:
+        return paper.market_prices(sorted(symbols))
 
     async def next_ticks(self, timeout: float) -> list[Tick]:
         wait = self._next_step - time.monotonic()
@@ -253,6 +260,17 @@ class KiteMarket:
             raise FeedFailed(self._failure)
         return ticks
 
+    def rest_prices(self, symbols: set[str]) -> dict[str, Decimal]:
+        from brokers.adapters.base import BrokerError, Credentials
+        from brokers.adapters.zerodha import ZerodhaBroker
+
+        adapter = ZerodhaBroker(Credentials(api_key=self.api_key, access_token=self.access_token), timeout=3)
+        try:
+            return adapter.last_prices(sorted(symbols))
+        except BrokerError as error:
+            logger.warning("kite feed: REST prices unavailable too: %s", error.message)
+            return {}
+
     # --- On the reactor thread
 
     def _want(self, tokens: frozenset[int]) -> None:
@@ -332,6 +350,9 @@ class FeedGateway:
         self._last_tick: dict[str, float] = {}  # monotonic
         self._renewed_at: dict[str, float] = {}
         self._health: tuple[str, tuple[str, ...]] | None = None
+        self.stale: list[str] = []
+        # Symbols whose users must hear the feed changed for them (went stale or recovered).
+        self._to_tell: set[str] = set()
         self._dropped = 0
         self._stopping = threading.Event()
 
@@ -355,6 +376,10 @@ class FeedGateway:
                     if time.monotonic() >= next_sync:
                         self._sync()
                         next_sync = time.monotonic() + SYNC_SECONDS
+                        if self.stale:
+                            await self._publish_rest_prices(layer)
+                        if self._to_tell:
+                            await self._tell_users(layer)
                     ticks = await self.source.next_ticks(min(max(next_sync - time.monotonic(), 0), 0.25))
                     if ticks:
                         await self._publish(layer, ticks)
@@ -407,7 +432,10 @@ class FeedGateway:
         )
         pipe.expire(HEALTH_KEY, HEALTH_TTL_SECONDS)
         pipe.execute()
+        self.stale = stale
         if (status, tuple(stale)) != self._health:
+            previously = set(self._health[1]) if self._health else set()
+            self._to_tell |= previously ^ set(stale)
             if stale:
                 logger.warning("feed degraded: no tick for %ss on %s", self.stale_seconds, ", ".join(stale))
             elif self._health is not None:
@@ -418,6 +446,45 @@ class FeedGateway:
             self.source.resubscribe(renew)
             for symbol in renew:
                 self._renewed_at[symbol] = now
+
+    async def _publish_rest_prices(self, layer: Any) -> None:
+        """While symbols are stale, their REST prices go to the tick worker once a second, so
+        stop-losses are still checked. They do not count as ticks: the feed stays degraded
+        until the stream itself recovers."""
+        prices = await asyncio.to_thread(self.source.rest_prices, set(self.stale))
+        if not prices:
+            return
+        at = now_ms()
+        ticks = [Tick(symbol, price, at) for symbol, price in prices.items() if symbol in self.subscribed]
+        if not self.source.sets_prices:
+            pipe = redis_client().pipeline(transaction=False)
+            for tick in ticks:
+                pipe.set(price_key(tick.symbol), format(tick.price, "f"))
+            pipe.execute()
+        try:
+            await layer.send(TICKS_CHANNEL, ticks_message(ticks))
+        except ChannelFull:
+            self._dropped += 1
+
+    async def _tell_users(self, layer: Any) -> None:
+        """Sends `feed.health` to the users whose running strategies trade the symbols that
+        went stale or recovered (found through the runtime, without the database)."""
+        symbols, self._to_tell = sorted(self._to_tell), set()
+        client = redis_client()
+        users: dict[str, set[str]] = {}
+        for symbol in symbols:
+            for strategy_id in client.smembers(symbol_key(symbol)):
+                user_id = client.hget(strategy_key(strategy_id), "user_id")
+                if user_id:
+                    users.setdefault(user_id, set()).add(symbol)
+        stale = set(self.stale)
+        for user_id, mine in users.items():
+            event = {
+                "type": "feed.health",
+                "status": "degraded" if mine & stale else "ok",
+                "symbols": sorted(mine & stale),
+            }
+            await layer.group_send(user_group(user_id), {"type": "push", "event": event})
 
     async def _publish(self, layer: Any, ticks: list[Tick]) -> None:
         now = time.monotonic()

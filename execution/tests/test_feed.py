@@ -233,3 +233,35 @@ def test_it_exits_with_an_error_when_kite_refuses_the_token(run_feed, kite_ticke
     assert feed.wait(timeout=15) == 1
     assert "Kite refused the market-data credentials (403)" in log_of(feed)
     assert kite_ticker.refused == 1
+
+
+def test_a_stale_kite_symbol_is_priced_over_rest_and_its_users_are_told(run_feed):
+    from brokers.simulators.base import SimulatorServer
+    from brokers.simulators.kite import KiteSimulator
+    from execution import runtime
+
+    kite_simulator = KiteSimulator()
+    token = kite_simulator.login()
+    kite_simulator.set_price("INFY", "1480.00")
+    user_id = "7d9cbe0c-0000-4000-8000-000000000001"
+    redis_client().hset(runtime.strategy_key("strategy-1"), mapping={"user_id": user_id, "symbol": "INFY"})
+    add_running_strategy("INFY", "strategy-1")
+    layer = get_channel_layer()
+    inbox = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(f"user.{user_id}", inbox)
+    ticker = KiteTickerSimulator({DEFAULT_API_KEY: token})
+    with ticker, SimulatorServer(kite_simulator) as rest:
+        run_feed(
+            "--stale-seconds",
+            "1",
+            **{**zerodha_env(ticker, access_token=token), "KITE_API_ROOT": rest.url},
+        )
+        # The ticker stays silent: after a second the symbol is stale and priced over REST.
+        message = receive_until(lambda m: "INFY" in symbols_in(m), timeout=10)
+
+        told = async_to_sync(asyncio.wait_for)(layer.receive(inbox), 5)
+
+    assert [(symbol, Decimal(price)) for symbol, price, _ in message["ticks"]] == [("INFY", Decimal("1480"))]
+    assert Decimal(redis_client().get("price:INFY")) == Decimal("1480")
+    assert redis_client().hgetall(HEALTH_KEY)["status"] == "degraded"  # REST prices are not ticks
+    assert told["event"] == {"type": "feed.health", "status": "degraded", "symbols": ["INFY"]}
