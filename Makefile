@@ -22,7 +22,7 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m algotrader.devstack exec -- $(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m algotrader.devstack test -- $(PY) -m pytest $(PYTEST_ARGS)
 	@if [ -f mobile/package.json ] && command -v npm >/dev/null; then \
 		cd mobile && npm ci --no-audit --no-fund --loglevel=error && npm test; \
 	else echo "Node.js is not installed: the app's Jest tests did not run."; fi

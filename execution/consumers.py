@@ -35,7 +35,9 @@ def _authenticated_user(raw_token: str) -> User | None:
 
 @database_sync_to_async
 def _watched_symbols(user: User) -> list[str]:
-    return sorted(set(Strategy.objects.owned_by(user).active().values_list("symbol", flat=True)))
+    # Every strategy the user has, not only running ones: one started after the socket opened
+    # gets its prices too.
+    return sorted(set(Strategy.objects.owned_by(user).values_list("symbol", flat=True)))
 
 
 class StatusConsumer(AsyncJsonWebsocketConsumer):

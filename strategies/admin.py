@@ -1,6 +1,11 @@
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django_celery_beat.models import PeriodicTask
 
 from algotrader.api_errors import ApiError
 from strategies.models import Instrument, Strategy, StrategyEvent, StrategyRun, TradingHoliday
@@ -40,9 +45,24 @@ class StrategyAdmin(admin.ModelAdmin):
     search_fields = ["symbol", "user__email", "id"]
     list_select_related = ["user"]
     # Strategies change through their owner's requests (validated, audited), never by form edits.
-    readonly_fields = [field.name for field in Strategy._meta.fields]
+    readonly_fields = [field.name for field in Strategy._meta.fields] + ["schedule_rows"]
     inlines = [StrategyRunInline, StrategyEventInline]
     actions = ["stop_strategies"]
+
+    @admin.display(description="Armed triggers")
+    def schedule_rows(self, strategy: Strategy) -> str:
+        """Links to the strategy's BUY and SELL rows in django-celery-beat, with their instants."""
+        rows = PeriodicTask.objects.filter(name__startswith=f"strategy:{strategy.pk}:").select_related("clocked")
+        links = [
+            format_html(
+                '<a href="{}">{}</a> at {}',
+                reverse("admin:django_celery_beat_periodictask_change", args=[row.pk]),
+                row.name.split(":")[2],
+                timezone.localtime(row.clocked.clocked_time).strftime("%Y-%m-%d %H:%M:%S IST") if row.clocked else "-",
+            )
+            for row in rows.order_by("clocked__clocked_time")
+        ]
+        return format_html_join(mark_safe("<br>"), "{}", ((link,) for link in links)) or "none"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -271,13 +271,14 @@ class StrategySnapshot:
 
 
 def _last_action(strategy: Strategy, run: StrategyRun | None) -> str | None:
+    # An exited run says how it ended; the runtime may not have caught up with the commit yet.
+    if run is not None and run.position == StrategyRun.Position.EXITED:
+        return "STOPLOSS" if run.exit_reason == StrategyRun.ExitReason.STOPLOSS else "SELL"
     runtime_action = redis_client().hget(f"runtime:{strategy.id}", "last_action")
     if runtime_action:
         return runtime_action
     if run is None or run.position == StrategyRun.Position.NONE:
         return None
-    if run.position == StrategyRun.Position.EXITED:
-        return "STOPLOSS" if run.exit_reason == StrategyRun.ExitReason.STOPLOSS else "SELL"
     return "BUY"
 
 

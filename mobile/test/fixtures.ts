@@ -40,7 +40,6 @@ export const STATUS: StrategyStatus = {
   exit_price: null,
   exit_reason: null,
   next_triggers: { buy: null, sell: null },
-  protective_stop: null,
 };
 
 export const BUY_ORDER: Order = {
@@ -55,5 +54,5 @@ export const BUY_ORDER: Order = {
   requested_at: '2026-11-21T04:00:00.010Z',
   placed_at: '2026-11-21T04:00:00.050Z',
   latency_ms: 40,
-  error: null,
+  error: '',
 };

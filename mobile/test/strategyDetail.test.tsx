@@ -13,7 +13,6 @@ const RUNNING: StrategyStatus = {
   last_action: 'BUY',
   entry_price: '3600.00',
   next_triggers: { buy: null, sell: '2026-11-21T09:45:00Z' },
-  protective_stop: { status: 'placed', trigger_price: '3500.00', broker_order_id: 'PAPER-2' },
 };
 
 async function openDetail(routes: Parameters<typeof fakeServer>[0] = {}) {
@@ -36,7 +35,15 @@ describe('Strategy detail', () => {
       'GET /strategy/status/s-1': ok(RUNNING),
       'GET /strategies/s-1/orders': ok([
         { ...BUY_ORDER, status: 'complete', average_price: '3600.00' },
-        { ...BUY_ORDER, id: 'o-2', event: 'PROTECTIVE_STOP', side: 'SELL', order_type: 'SL-M', status: 'placed' },
+        {
+          ...BUY_ORDER,
+          id: 'o-2',
+          event: 'PROTECTIVE_STOP',
+          side: 'SELL',
+          order_type: 'SL-M',
+          status: 'placed',
+          broker_order_id: 'PAPER-2',
+        },
         {
           ...BUY_ORDER,
           id: 'o-0',
@@ -49,7 +56,9 @@ describe('Strategy detail', () => {
 
     expect(screen.getByTestId('position')).toHaveTextContent('Bought');
     expect(screen.getByTestId('next-sell')).not.toHaveTextContent('—');
+    // The API sends no protective_stop: the card shows the PROTECTIVE_STOP order, at the stop-loss.
     expect(within(screen.getByTestId('protective-stop')).getByText('PAPER-2')).toBeOnTheScreen();
+    expect(within(screen.getByTestId('protective-stop')).getByText('₹3,500.00')).toBeOnTheScreen();
     expect(screen.getByTestId('order-o-1-status')).toHaveTextContent('Complete');
     expect(screen.getByTestId('order-o-2-status')).toHaveTextContent('Placed');
     expect(screen.getByTestId('order-o-0-status')).toHaveTextContent('Rejected');
@@ -58,7 +67,14 @@ describe('Strategy detail', () => {
   });
 
   it('starts only after confirmation', async () => {
-    const server = await openDetail({ 'POST /strategy/start': ok({ ...STATUS, status: 'running' }) });
+    // The API answers a start with the new state only; the screen then fetches the rest.
+    const server = await openDetail({
+      'POST /strategy/start': ok({ strategy_id: 's-1', status: 'running' }),
+      'GET /strategy/status/s-1': [
+        ok(STATUS),
+        ok({ ...STATUS, status: 'running', next_triggers: RUNNING.next_triggers }),
+      ],
+    });
 
     fireEvent.press(screen.getByTestId('start'));
     expect(screen.getByText(/Start trading 10 TCS/)).toBeOnTheScreen();
@@ -69,6 +85,40 @@ describe('Strategy detail', () => {
     expect(await screen.findByTestId('stop')).toBeOnTheScreen();
     expect(screen.getByTestId('status-badge')).toHaveTextContent('Running');
     expect(server.callsTo('POST /strategy/start')[0].body).toEqual({ strategy_id: 's-1' });
+    await waitFor(() => expect(screen.getByTestId('next-sell')).not.toHaveTextContent('—'));
+    expect(screen.getByTestId('status-badge')).toHaveTextContent('Running');
+  });
+
+  it('lists orders by time, whether or not their times carry a fraction of a second', async () => {
+    await openDetail({
+      'GET /strategies/s-1/orders': ok([
+        { ...BUY_ORDER, id: 'o-2', event: 'PROTECTIVE_STOP', requested_at: '2026-11-21T12:03:06.035976+05:30' },
+        { ...BUY_ORDER, id: 'o-1', event: 'BUY', requested_at: '2026-11-21T12:03:06+05:30' },
+      ]),
+    });
+
+    const ids = screen.getAllByTestId(/^order-o-\d$/).map((node) => node.props.testID);
+    expect(ids).toEqual(['order-o-1', 'order-o-2']);
+  });
+
+  it('names a stop-loss exit', async () => {
+    await openDetail({
+      'GET /strategy/status/s-1': ok({
+        ...STATUS,
+        status: 'completed',
+        position: 'exited',
+        last_action: 'STOPLOSS',
+        entry_price: '3600.00',
+        exit_price: '3490.00',
+        exit_reason: 'stoploss',
+      }),
+    });
+
+    expect(screen.getByTestId('position')).toHaveTextContent('Exited');
+    // A completed strategy cannot be started again.
+    expect(screen.queryByTestId('start')).toBeNull();
+    expect(screen.getByTestId('exit-reason')).toHaveTextContent('Stop-loss');
+    expect(screen.getByTestId('last-action')).toHaveTextContent('Stop-loss exit');
   });
 
   it('can cancel a stop', async () => {
@@ -113,7 +163,7 @@ describe('Strategy detail', () => {
       }),
     );
     expect(screen.getByTestId('position')).toHaveTextContent('Buy pending');
-    act(() => socket.serverSend({ type: 'price', symbol: 'TCS', price: '3625.50', ts: '2026-11-21T04:00:01Z' }));
+    act(() => socket.serverSend({ type: 'price', symbol: 'TCS', price: '3625.50', ts: 1795243201000 }));
     expect(screen.getByTestId('last-price')).toHaveTextContent('₹3,625.50');
     act(() => socket.serverSend({ type: 'order.update', strategy_id: 's-1', order: BUY_ORDER }));
     expect(screen.getByTestId('order-o-1-status')).toHaveTextContent('Placed');

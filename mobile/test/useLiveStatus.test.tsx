@@ -54,7 +54,7 @@ describe('useLiveStatus', () => {
     const socket = FakeWebSocket.latest();
     act(() => socket.serverOpen());
 
-    const event = { type: 'price', symbol: 'TCS', price: '3521.40', ts: '2026-11-21T04:00:00Z' };
+    const event = { type: 'price', symbol: 'TCS', price: '3521.40', ts: 1795243200000 };
     act(() => socket.serverSend(event));
     act(() => socket.onmessage?.({ data: 'not json' }));
     act(() => socket.serverSend({ type: 'unknown.kind' }));

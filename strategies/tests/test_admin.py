@@ -49,3 +49,22 @@ def test_a_superuser_edits_holidays(client, db):
     client.force_login(User.objects.create_superuser(email="root@example.com", password=PASSWORD))
 
     assert client.get("/admin/strategies/tradingholiday/add/").status_code == 200
+
+
+def test_support_sees_links_to_the_armed_triggers(client, support, strategy):
+    from datetime import UTC, datetime
+
+    from django_celery_beat.models import PeriodicTask
+
+    from strategies import schedules
+
+    Strategy.objects.filter(pk=strategy.pk).update(status=Strategy.Status.RUNNING)
+    strategy.refresh_from_db()
+    schedules.arm(strategy, now=datetime(2026, 11, 23, 3, 0, tzinfo=UTC))
+    client.login(email="support@example.com", password=PASSWORD)
+
+    html = client.get(f"/admin/strategies/strategy/{strategy.pk}/change/").content.decode()
+
+    for row in PeriodicTask.objects.filter(name__startswith=f"strategy:{strategy.pk}:"):
+        assert f"/admin/django_celery_beat/periodictask/{row.pk}/change/" in html
+    assert "2026-11-23 09:30:00 IST" in html

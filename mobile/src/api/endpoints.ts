@@ -12,6 +12,7 @@ import type {
   RegisterResponse,
   Strategy,
   StrategyInput,
+  StrategyStateResponse,
   StrategyStatus,
   StrategySummary,
   Tokens,
@@ -38,8 +39,12 @@ export function createApi(client: ApiClient) {
     strategies: () => client.request<StrategySummary[]>('GET', '/strategies'),
     strategy: (id: Id) => client.request<Strategy>('GET', `/strategies/${segment(id)}`),
     createStrategy: (input: StrategyInput) => client.request<Strategy>('POST', '/strategy/create', { body: input }),
-    startStrategy: (id: Id) => client.request<StrategyStatus>('POST', '/strategy/start', { body: { strategy_id: id } }),
-    stopStrategy: (id: Id) => client.request<StrategyStatus>('POST', '/strategy/stop', { body: { strategy_id: id } }),
+    /** Answers with the new state only, not the full status. */
+    startStrategy: (id: Id) =>
+      client.request<StrategyStateResponse>('POST', '/strategy/start', { body: { strategy_id: id } }),
+    /** Answers with the new state only, not the full status. */
+    stopStrategy: (id: Id) =>
+      client.request<StrategyStateResponse>('POST', '/strategy/stop', { body: { strategy_id: id } }),
     strategyStatus: (id: Id) => client.request<StrategyStatus>('GET', `/strategy/status/${segment(id)}`),
     strategyOrders: (id: Id) => client.request<Order[]>('GET', `/strategies/${segment(id)}/orders`),
 

@@ -24,8 +24,8 @@ export interface PriceEvent {
   type: 'price';
   symbol: string;
   price: Decimal;
-  /** ISO 8601 timestamp of the tick. */
-  ts: string;
+  /** Time of the tick in milliseconds since the epoch. */
+  ts: number;
 }
 
 export interface FeedHealthEvent {

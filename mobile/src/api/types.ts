@@ -91,6 +91,12 @@ export interface ProtectiveStop {
   broker_order_id: string | null;
 }
 
+/** What `POST strategy/start` and `strategy/stop` answer: only the new state. */
+export interface StrategyStateResponse {
+  strategy_id: Id;
+  status: StrategyState;
+}
+
 export interface StrategyStatus {
   strategy_id: Id;
   status: StrategyState;
@@ -102,7 +108,8 @@ export interface StrategyStatus {
   exit_price: Decimal | null;
   exit_reason: string | null;
   next_triggers: { buy: string | null; sell: string | null };
-  protective_stop: ProtectiveStop | null;
+  /** Not sent by the API (the app derives it from the PROTECTIVE_STOP orders); kept optional. */
+  protective_stop?: ProtectiveStop | null;
 }
 
 export type OrderEvent = 'BUY' | 'SELL' | 'STOPLOSS' | 'PROTECTIVE_STOP';
@@ -120,6 +127,7 @@ export interface Order {
   requested_at: string;
   placed_at: string | null;
   latency_ms: number | null;
+  /** "" when there is no error. */
   error: string | null;
 }
 

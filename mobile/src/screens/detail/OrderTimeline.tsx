@@ -13,8 +13,9 @@ const EVENT_LABELS: Record<OrderEvent, string> = {
   PROTECTIVE_STOP: 'Protective stop',
 };
 
-function byRequestTime(a: Order, b: Order): number {
-  return a.requested_at.localeCompare(b.requested_at);
+/** By time, not by text: the API omits the fraction when it is zero ("12:03:06+05:30"). */
+export function byRequestTime(a: Order, b: Order): number {
+  return Date.parse(a.requested_at) - Date.parse(b.requested_at);
 }
 
 export function OrderTimeline({ orders }: { orders: Order[] }) {

@@ -1,24 +1,44 @@
 /** Read-only cards of the detail screen: live position, next triggers, the stop at the broker, the plan. */
 import { StyleSheet, Text } from 'react-native';
 
-import type { Strategy, StrategyStatus } from '../../api/types';
+import type { Decimal, Order, ProtectiveStop, Strategy, StrategyStatus } from '../../api/types';
 import { Card, InfoRow } from '../../components/Card';
 import { StatusBadge } from '../../components/StatusBadge';
 import { colors, pnlColor } from '../../components/theme';
 import { formatDateTime, formatMoney, humanize } from '../../format';
 import { BROKER_LABELS } from '../broker/brokers';
+import { byRequestTime } from './OrderTimeline';
+
+/** The API's codes for why a position was closed, and for the last order action. */
+const EXIT_REASON_LABELS: Record<string, string> = {
+  stoploss: 'Stop-loss',
+  sell_time: 'Sell time',
+  manual: 'Stopped by you',
+  error: 'Error',
+};
+const ACTION_LABELS: Record<string, string> = {
+  BUY: 'Buy',
+  SELL: 'Sell',
+  STOPLOSS: 'Stop-loss exit',
+};
+
+function label(labels: Record<string, string>, value: string | null | undefined): string {
+  return (value && labels[value]) || humanize(value);
+}
 
 export function PositionCard({ status }: { status: StrategyStatus }) {
   return (
     <Card title="Now">
       <InfoRow label="Status" value={humanize(status.status)} testID="status" />
       <InfoRow label="Position" value={humanize(status.position)} testID="position" />
-      <InfoRow label="Last action" value={humanize(status.last_action)} />
+      <InfoRow label="Last action" value={label(ACTION_LABELS, status.last_action)} testID="last-action" />
       <InfoRow label="Last price" value={formatMoney(status.last_price)} testID="last-price" />
       <InfoRow label="P&L" value={formatMoney(status.pnl)} valueColor={pnlColor(status.pnl)} testID="pnl" />
       {status.entry_price ? <InfoRow label="Entry price" value={formatMoney(status.entry_price)} /> : null}
       {status.exit_price ? <InfoRow label="Exit price" value={formatMoney(status.exit_price)} /> : null}
-      {status.exit_reason ? <InfoRow label="Exit reason" value={humanize(status.exit_reason)} /> : null}
+      {status.exit_reason ? (
+        <InfoRow label="Exit reason" value={label(EXIT_REASON_LABELS, status.exit_reason)} testID="exit-reason" />
+      ) : null}
     </Card>
   );
 }
@@ -39,8 +59,24 @@ export function NextTriggersCard({ status }: { status: StrategyStatus }) {
   );
 }
 
-export function ProtectiveStopCard({ status }: { status: StrategyStatus }) {
-  const stop = status.protective_stop;
+/** The stop the API reports, else the latest PROTECTIVE_STOP order (an SL-M at the stop-loss). */
+function protectiveStop(status: StrategyStatus, orders: Order[], stopLoss: Decimal): ProtectiveStop | null {
+  if (status.protective_stop !== undefined) return status.protective_stop;
+  const latest = orders
+    .filter((order) => order.event === 'PROTECTIVE_STOP')
+    .sort(byRequestTime)
+    .pop();
+  return latest ? { status: latest.status, trigger_price: stopLoss, broker_order_id: latest.broker_order_id } : null;
+}
+
+interface ProtectiveStopCardProps {
+  status: StrategyStatus;
+  orders: Order[];
+  stopLoss: Decimal;
+}
+
+export function ProtectiveStopCard({ status, orders, stopLoss }: ProtectiveStopCardProps) {
+  const stop = protectiveStop(status, orders, stopLoss);
   return (
     <Card title="Stop-loss at the broker" testID="protective-stop">
       {stop ? (

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { StyleSheet, View } from 'react-native';
 
 import { ApiError, errorMessage } from '../../api/errors';
-import type { Strategy, StrategyStatus } from '../../api/types';
+import type { Strategy, StrategyStateResponse, StrategyStatus } from '../../api/types';
 import { useAuth } from '../../auth/AuthContext';
 import { Banner } from '../../components/Banner';
 import { Button } from '../../components/Button';
@@ -15,7 +15,8 @@ import { useNavigation } from '../../navigation/Navigator';
 interface StrategyActionsProps {
   strategy: Strategy;
   status: StrategyStatus;
-  onStatus(status: StrategyStatus): void;
+  /** The API answers a start or stop with the new state only. */
+  onStatus(state: StrategyStateResponse): void;
 }
 
 export function StrategyActions({ strategy, status, onStatus }: StrategyActionsProps) {
@@ -24,6 +25,8 @@ export function StrategyActions({ strategy, status, onStatus }: StrategyActionsP
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState<unknown>(null);
   const running = status.status === 'running';
+  // The API starts only created or stopped strategies (a completed or failed one answers STRATEGY_STATE).
+  const startable = status.status === 'created' || status.status === 'stopped';
 
   const act = async (action: 'start' | 'stop') => {
     setBusy(true);
@@ -59,7 +62,7 @@ export function StrategyActions({ strategy, status, onStatus }: StrategyActionsP
           onConfirm={() => act('stop')}
           testID="stop"
         />
-      ) : (
+      ) : startable ? (
         <ConfirmButton
           title="Start strategy"
           question={`Start trading ${strategy.quantity} ${strategy.symbol}: buy at ${strategy.buy_time}, sell at ${strategy.sell_time}, stop-loss ${formatMoney(strategy.stop_loss)}?`}
@@ -68,7 +71,7 @@ export function StrategyActions({ strategy, status, onStatus }: StrategyActionsP
           onConfirm={() => act('start')}
           testID="start"
         />
-      )}
+      ) : null}
     </View>
   );
 }

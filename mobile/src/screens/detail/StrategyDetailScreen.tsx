@@ -1,7 +1,7 @@
 import { StyleSheet, Text, View } from 'react-native';
 
 import type { ServerEvent } from '../../api/events';
-import type { Id, Order, StrategyStatus } from '../../api/types';
+import type { Id, Order, StrategyStateResponse, StrategyStatus } from '../../api/types';
 import { useAuth } from '../../auth/AuthContext';
 import { LiveIndicator } from '../../components/LiveIndicator';
 import { Screen } from '../../components/Screen';
@@ -41,7 +41,12 @@ export function StrategyDetailScreen({ strategyId }: { strategyId: Id }) {
   };
   const mode = useLiveStatus({ session: client, onEvent, onPoll: live.reload });
 
-  const onStatus = (status: StrategyStatus) => live.setData((current) => current && { ...current, status });
+  // A start or stop answers with the new state only: show it at once, then fetch the rest
+  // (position, next triggers) that it changed.
+  const onStatus = ({ status: state }: StrategyStateResponse) => {
+    live.setData((current) => current && { ...current, status: { ...current.status, status: state } });
+    live.reload();
+  };
 
   return (
     <Screen
@@ -64,7 +69,7 @@ export function StrategyDetailScreen({ strategyId }: { strategyId: Id }) {
                 <StrategyActions strategy={plan} status={status} onStatus={onStatus} />
                 <PositionCard status={status} />
                 <NextTriggersCard status={status} />
-                <ProtectiveStopCard status={status} />
+                <ProtectiveStopCard status={status} orders={orders} stopLoss={plan.stop_loss} />
                 <OrderTimeline orders={orders} />
                 <PlanCard strategy={plan} />
               </>
