@@ -6,10 +6,6 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "algotrader.settings")
-# Under ASGI each request's sync code may run on a new thread, and a persistent connection
-# belongs to its thread: kept open, every request would leave one behind (Django's docs say
-# to disable persistent connections under ASGI). Workers keep theirs (settings' default).
-os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
 # Django must be set up before anything imports models (the WebSocket routes do).
 django_http = get_asgi_application()
 

@@ -89,9 +89,16 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         env_url("DATABASE_URL", None, {"postgres", "postgresql"}) or env_str("DATABASE_URL"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
-        conn_health_checks=True,
+        # Connections come from a pool per process (psycopg 3): under ASGI a request's sync code
+        # may run on a new thread, and a persistent per-thread connection would be left behind
+        # by every request; a pool hands connections back instead, without reconnecting.
+        conn_max_age=0,
     )
+}
+DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+    "min_size": 1,
+    "max_size": env_int("DATABASE_POOL_SIZE", 10, minimum=1),
+    "timeout": 10,
 }
 # Lets concurrent test runs on one server keep their test databases apart.
 if env_str("TEST_DATABASE_NAME", None):
