@@ -1,0 +1,251 @@
+"""Status API latency: `GET /api/v1/strategy/status/{id}` at a fixed rate through the real web server.
+
+Starts uvicorn exactly as `make run` does (`uvicorn algotrader.asgi:application --host
+127.0.0.1 --port P --no-access-log --proxy-headers`, one process) on its own database
+`bench_status_api` (created and migrated here, emptied each run): USERS users with 5 running
+strategies each on 5 symbols, each with today's run `bought` (entry price set), the Redis
+runtime written and a last price per symbol, so every request goes the whole way (JWT user,
+strategy, latest run, last price, last action, next triggers).
+
+The load is open-loop: request i is due at start + i / RATE whatever happened before, for a
+random (user, strategy) with that user's JWT, on a pool of keep-alive HTTP/1.1 connections
+(a new connection is opened when none is free). Latency is from the instant a request was
+due to its last response byte, so a slow server cannot hide its queue (no coordinated
+omission). Prints p50/p99/max, achieved rate, errors, and the server's CPU share.
+
+    .venv/bin/python -m algotrader.devstack exec -- .venv/bin/python bench/status_api.py [RATE] [SECONDS] [USERS]
+"""
+
+import asyncio
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime
+from datetime import time as dtime
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+import h11
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "algotrader.settings")
+DATABASE = "bench_status_api"
+IST = ZoneInfo("Asia/Kolkata")
+
+
+def use_bench_database(name: str) -> None:
+    """Points DATABASE_URL (this process and the ones it starts) at `name`, creating it."""
+    import psycopg2
+
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+
+
+use_bench_database(DATABASE)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from algotrader.redis import redis_client  # noqa: E402
+from brokers.instruments import shipped_instruments  # noqa: E402
+from brokers.models import BrokerAccount  # noqa: E402
+from execution import runtime  # noqa: E402
+from strategies.models import Strategy, StrategyRun  # noqa: E402
+
+SYMBOLS = ["RELIANCE", "TCS", "INFY", "HDFCBANK", "ICICIBANK"]
+
+
+def populate(users: int) -> list[tuple[str, str]]:
+    """(JWT, strategy id) pairs: `users` users with one strategy per symbol each."""
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE accounts_user CASCADE")
+    tag = uuid.uuid4().hex[:6]
+    people = User.objects.bulk_create(User(email=f"status-{tag}-{n}@bench.local") for n in range(users))
+    accounts = BrokerAccount.objects.bulk_create(
+        BrokerAccount(user=user, broker="paper", client_id=f"ST{tag}{n}", status="connected")
+        for n, user in enumerate(people)
+    )
+    strategies = Strategy.objects.bulk_create(
+        Strategy(
+            user=user,
+            broker_account=account,
+            symbol=symbol,
+            buy_time=dtime(9, 15),
+            sell_time=dtime(15, 15),
+            stop_loss=shipped_instruments()[symbol].reference_price * Decimal("0.9"),
+            quantity=1,
+            status=Strategy.Status.RUNNING,
+        )
+        for user, account in zip(people, accounts, strict=True)
+        for symbol in SYMBOLS
+    )
+    today = datetime.now(IST).date()
+    StrategyRun.objects.bulk_create(
+        StrategyRun(
+            strategy=strategy,
+            session_date=today,
+            position=StrategyRun.Position.BOUGHT,
+            entry_price=shipped_instruments()[strategy.symbol].reference_price,
+            entry_order_id="BENCH",
+        )
+        for strategy in strategies
+    )
+    client = redis_client()
+    for strategy in strategies:
+        runtime.activate(strategy, strategy.latest_run())
+        client.hset(runtime.runtime_key(strategy.pk), "last_action", "BUY")
+    for symbol in SYMBOLS:
+        client.set(runtime.price_key(symbol), str(shipped_instruments()[symbol].reference_price))
+    tokens = {user.pk: str(AccessToken.for_user(user)) for user in people}
+    return [(tokens[strategy.user_id], str(strategy.pk)) for strategy in strategies]
+
+
+def start_server() -> tuple[subprocess.Popen, int]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        str(Path(sys.executable).parent / "uvicorn"),
+        "algotrader.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--proxy-headers",
+    ]
+    log = open(f"/tmp/bench_status_api_{os.getpid()}.log", "w")
+    server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log, start_new_session=True)
+    for _ in range(200):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return server, port
+        time.sleep(0.1)
+    raise SystemExit("uvicorn did not start")
+
+
+class Connection:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.h11 = h11.Connection(h11.CLIENT)
+
+    async def get(self, path: str, token: str) -> int:
+        request = h11.Request(
+            method="GET",
+            target=path,
+            headers=[("Host", "127.0.0.1"), ("Authorization", f"Bearer {token}"), ("Accept", "application/json")],
+        )
+        self.writer.write(self.h11.send(request) + self.h11.send(h11.EndOfMessage()))
+        status = 0
+        while True:
+            event = self.h11.next_event()
+            if event is h11.NEED_DATA:
+                data = await self.reader.read(65536)
+                if not data:
+                    raise ConnectionError("closed by the server")
+                self.h11.receive_data(data)
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+            elif isinstance(event, h11.EndOfMessage):
+                self.h11.start_next_cycle()
+                return status
+
+
+async def load(port: int, targets: list[tuple[str, str]], rate: float, seconds: float) -> dict:
+    idle: list[Connection] = []
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    opened = 0
+
+    async def one(due: float, token: str, strategy_id: str) -> None:
+        nonlocal opened
+        try:
+            if idle:
+                conn = idle.pop()
+            else:
+                opened += 1
+                conn = Connection(*await asyncio.open_connection("127.0.0.1", port))
+            status = await conn.get(f"/api/v1/strategy/status/{strategy_id}", token)
+            latencies.append((time.perf_counter() - due) * 1000)
+            if status != 200:
+                errors[str(status)] = errors.get(str(status), 0) + 1
+            idle.append(conn)
+        except Exception as error:
+            errors[type(error).__name__] = errors.get(type(error).__name__, 0) + 1
+
+    # Warm-up: a few requests so that the first measured ones do not pay for imports.
+    for token, strategy_id in targets[:20]:
+        await one(time.perf_counter(), token, strategy_id)
+    latencies.clear()
+    errors.clear()
+    total = int(rate * seconds)
+    tasks = []
+    start = time.perf_counter() + 0.1
+    for i in range(total):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(due, *random.choice(targets))))
+    await asyncio.wait(tasks, timeout=30)
+    elapsed = time.perf_counter() - start
+    return {"latencies": latencies, "errors": errors, "total": total, "elapsed": elapsed, "opened": opened}
+
+
+def main() -> None:
+    rate = float(sys.argv[1]) if len(sys.argv) > 1 else 200
+    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 30
+    users = int(sys.argv[3]) if len(sys.argv) > 3 else 200
+    call_command("migrate", verbosity=0)
+    targets = populate(users)
+    server, port = start_server()
+    import psutil
+
+    try:
+        uvloop = __import__("uvloop")
+        process = psutil.Process(server.pid)
+        before = process.cpu_times()
+        loadavg = open("/proc/loadavg").read().split()[:3]
+        result = uvloop.run(load(port, targets, rate, seconds))
+        after = process.cpu_times()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait()
+    values = sorted(result["latencies"])
+    cpu = (after.user + after.system - before.user - before.system) / result["elapsed"] * 100
+    print(
+        f"GET /api/v1/strategy/status/{{id}}: {len(values)}/{result['total']} answered at {rate:.0f}/s offered "
+        f"({len(values) / result['elapsed']:.0f}/s achieved) over {seconds:.0f} s, {users * len(SYMBOLS)} strategies "
+        f"of {users} users, {result['opened']} connections"
+    )
+    print(
+        f"  p50 {statistics.median(values):.1f} ms, p99 {values[int(len(values) * 0.99) - 1]:.1f} ms, "
+        f"max {values[-1]:.1f} ms; errors: {result['errors'] or 'none'}; uvicorn CPU {cpu:.0f}% of one core"
+    )
+    print(f"  load average at start: {loadavg}, after: {open('/proc/loadavg').read().split()[:3]}")
+
+
+if __name__ == "__main__":
+    main()
