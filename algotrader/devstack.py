@@ -252,6 +252,8 @@ class Environment:
             # Plain HTTP on localhost, and a market open at every hour, for demos and tests.
             env.setdefault("FORCE_HTTPS", "false")
             env.setdefault("MARKET_CALENDAR", "ALWAYS_OPEN")
+            # Two web processes, as compose runs them: one saturates near 120 requests/s here.
+            env.setdefault("WEB_CONCURRENCY", "2")
         env["ALGOTRADER_EMBEDDED"] = ",".join(self.started)
         env.setdefault("PYTHONUNBUFFERED", "1")
         return env
