@@ -110,11 +110,21 @@ class HeartbeatScheduler(DatabaseScheduler):
         return schedules.dispatch_due(now=timezone.now(), send=self.send_triggers)
 
     def send_triggers(self, triggers: list[schedules.Trigger]) -> None:
-        # One connection and producer for the whole batch, not one per message.
+        # One connection and producer for the whole batch, not one per message. A lone trigger
+        # is its own message, as it always was; several due at once travel in batches, which
+        # the workers place concurrently instead of one BUY after another.
         with self.app.producer_or_acquire() as producer:
-            for trigger in triggers:
+            if len(triggers) == 1:
                 self.app.send_task(
-                    schedules.TRIGGER_TASK, args=trigger.args, queue=schedules.TRIGGER_QUEUE, producer=producer
+                    schedules.TRIGGER_TASK, args=triggers[0].args, queue=schedules.TRIGGER_QUEUE, producer=producer
+                )
+                return
+            for batch in schedules.batches(triggers):
+                self.app.send_task(
+                    schedules.TRIGGER_BATCH_TASK,
+                    args=[[trigger.args for trigger in batch]],
+                    queue=schedules.TRIGGER_QUEUE,
+                    producer=producer,
                 )
 
     def close(self) -> None:

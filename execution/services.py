@@ -13,19 +13,24 @@ Three rules hold everywhere here:
 """
 
 import logging
+import secrets
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
 from algotrader.api_errors import ApiError
+from algotrader.redis import redis_client
 from brokers.adapters.base import (
     BrokerAdapter,
     BrokerAuthError,
@@ -39,8 +44,8 @@ from brokers.adapters.base import (
     Side,
 )
 from brokers.models import BrokerAccount
-from execution import events, runtime
-from execution.locks import strategy_lock
+from execution import events, locks, runtime
+from execution.locks import LockBusy, strategy_lock
 from execution.models import Order, order_tag
 from execution.ratelimit import wait_for_order_slot
 from strategies import schedules
@@ -49,11 +54,15 @@ from strategies.services import record_event, strategy_stop
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+R = TypeVar("R")
 
 # Pauses before the second and third attempts of a broker call that failed transiently. Short:
 # a trigger is time-critical, and a longer outage is better reported than chased.
 RETRY_BACKOFF_SECONDS = (0.5, 1.0)
 MAX_ATTEMPTS = len(RETRY_BACKOFF_SECONDS) + 1
+
+# Threads placing the BUYs of one batch: each mostly waits on the broker, Redis or PostgreSQL.
+BATCH_THREADS = 16
 
 # Audit-trail kinds the execution engine adds to StrategyEvent.Kind.
 ORDER_REJECTED = "order_rejected"
@@ -112,6 +121,327 @@ def execute_trigger(*, strategy_id: object, event: str, session_date: date, sche
             return order
         _settle_entry(order, run, strategy, status)
     return order
+
+
+@dataclass
+class _Entry:
+    """A BUY the batch claimed: its run, its pending order, and the strategy lock held for it."""
+
+    run: StrategyRun
+    strategy: Strategy
+    order: Order
+    lock: ExitStack = field(default_factory=ExitStack)
+    token: str = ""  # of the strategy lock `_lock_entries` took for it, if it took it
+    fresh: bool = False  # no attempt had touched its order row: this batch places it
+    broker_order_id: str = ""
+    placed_at: datetime | None = None
+
+
+def execute_triggers(*, triggers: Iterable[schedules.Trigger]) -> list[Order]:
+    """Runs the triggers the beat claimed for one instant, as `execute_trigger` would one by one,
+    but with the BUYs reaching their brokers together; returns the BUY orders it placed, which
+    still need `settle_entries` (their fills, runs, protective stops and tracking).
+
+    The BUYs this call claims (none -> buy_pending, all in one UPDATE) get their pending rows in
+    one INSERT and are placed on `BATCH_THREADS` threads, each under its strategy's lock and its
+    account's rate limit, as a single BUY is; their acks are then recorded in one UPDATE. Every
+    other trigger (a SELL, a run found claimed by an earlier delivery, a strategy with two
+    triggers here) takes the single path, so a redelivered batch does exactly what a
+    redelivered trigger does."""
+    triggers = list(triggers)
+    per_strategy: dict[str, int] = {}
+    for trigger in triggers:
+        per_strategy[trigger.strategy_id] = per_strategy.get(trigger.strategy_id, 0) + 1
+    # A strategy with two triggers here (a BUY and its SELL, overdue) runs them in order, alone.
+    buys = [t for t in triggers if t.event == Order.Event.BUY and per_strategy[t.strategy_id] == 1]
+    entries = _claim_buys(buys)
+    claimed = {entry.strategy.pk for entry in entries}
+    fast = {t for t in buys if _pk(t.strategy_id) in claimed}
+    single = [t for t in triggers if t not in fast]
+    placed: list[_Entry] = []
+    try:
+        _lock_entries(entries)
+        results = _in_threads([*entries, *_by_strategy(single)], _place_entry_or_run)
+        placed = [entry for entry, result in zip(entries, results, strict=False) if result is True]
+        _record_acks(placed)
+    finally:
+        _unlock_entries(entries)
+    return [entry.order for entry in placed]
+
+
+def settle_entries(*, order_ids: Iterable[object]) -> list[str]:
+    """Finishes the BUYs `execute_triggers` placed: asks each broker where its order stands and
+    records it (the run moves to bought, the protective stop is placed, the user is told);
+    returns the ids of those that are not final yet, for tracking."""
+    order_ids = list(order_ids)
+    finals = _in_threads(order_ids, lambda order_id: track_order(order_id=order_id))
+    for strategy_id in Order.objects.filter(pk__in=order_ids).values_list("strategy_id", flat=True):
+        events.notify_strategy(strategy_id)
+    return [str(order_id) for order_id, final in zip(order_ids, finals, strict=True) if final is not True]
+
+
+def _by_strategy(triggers: list[schedules.Trigger]) -> list[list[schedules.Trigger]]:
+    """The single-path triggers grouped per strategy, each group run in order on one thread:
+    a BUY before a SELL of the same strategy, as their instants are."""
+    groups: dict[str, list[schedules.Trigger]] = {}
+    for trigger in sorted(triggers, key=lambda t: t.event != Order.Event.BUY):
+        groups.setdefault(trigger.strategy_id, []).append(trigger)
+    return list(groups.values())
+
+
+def _claim_buys(buys: list[schedules.Trigger]) -> list[_Entry]:
+    """Claims the runs of `buys` that are `none` for a running strategy (one UPDATE), and writes
+    their pending BUY rows (one INSERT): the batch form of `_move` and `_order_for`."""
+    if not buys:
+        return []
+    strategies = {
+        s.pk: s for s in Strategy.objects.select_related("broker_account").filter(pk__in={t.strategy_id for t in buys})
+    }
+    wanted = {(s_id, date.fromisoformat(t.session_date), t) for t in buys if (s_id := _pk(t.strategy_id)) in strategies}
+    if not wanted:
+        return []
+    # The unique (strategy, session_date) makes a concurrent trigger share these runs.
+    StrategyRun.objects.bulk_create(
+        [StrategyRun(strategy_id=s_id, session_date=day) for s_id, day, _ in wanted], ignore_conflicts=True
+    )
+    run_table = connection.ops.quote_name(StrategyRun._meta.db_table)
+    strategy_table = connection.ops.quote_name(Strategy._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {run_table} AS run SET position = %s, updated_at = %s FROM {strategy_table} AS strategy "  # noqa: S608
+            "WHERE run.strategy_id = strategy.id AND strategy.status = %s AND run.position = %s "
+            "AND (run.strategy_id, run.session_date) IN (SELECT * FROM unnest(%s::uuid[], %s::date[])) "
+            "RETURNING run.id",
+            [
+                Position.BUY_PENDING,
+                timezone.now(),
+                Strategy.Status.RUNNING,
+                Position.NONE,
+                [str(s_id) for s_id, _, _ in wanted],
+                [day for _, day, _ in wanted],
+            ],
+        )
+        run_ids = [row[0] for row in cursor.fetchall()]
+    runs = {run.strategy_id: run for run in StrategyRun.objects.filter(pk__in=run_ids)}
+    scheduled = {s_id: datetime.fromisoformat(t.scheduled_at) for s_id, _, t in wanted}
+    Order.objects.bulk_create(
+        [
+            Order(
+                run=run,
+                event=Order.Event.BUY,
+                user_id=strategies[s_id].user_id,
+                strategy=strategies[s_id],
+                broker_account_id=strategies[s_id].broker_account_id,
+                side=Side.BUY,
+                symbol=strategies[s_id].symbol,
+                exchange=strategies[s_id].exchange,
+                quantity=strategies[s_id].quantity,
+                order_type=OrderType.MARKET.value,
+                tag=order_tag(run.pk, Order.Event.BUY),
+                requested_at=scheduled[s_id],
+            )
+            for s_id, run in runs.items()
+        ],
+        # A run claimed again after a BUY that never reached the broker keeps its row, as in _order_for.
+        ignore_conflicts=True,
+    )
+    orders = Order.objects.filter(run_id__in=run_ids, event=Order.Event.BUY)
+    return [
+        _Entry(run=runs[order.strategy_id], strategy=strategies[order.strategy_id], order=order) for order in orders
+    ]
+
+
+def _lock_entries(entries: list[_Entry]) -> None:
+    """Takes the entries' strategy locks in one round trip, each as `strategy_lock` takes it (SET
+    NX PX, a random token), then, under them, claims the order rows no attempt has touched (one
+    UPDATE): the batch form of the per-order claim `_place_once` makes. A lock held elsewhere is
+    left to `_place_entry`, which waits for it as `strategy_lock` does."""
+    if not entries:
+        return
+    tokens = [secrets.token_hex(16) for _ in entries]
+    pipe = redis_client().pipeline(transaction=False)
+    for entry, token in zip(entries, tokens, strict=True):
+        pipe.set(runtime.lock_key(entry.strategy.pk), token, nx=True, px=locks.LOCK_TTL_MS)
+    for entry, token, taken in zip(entries, tokens, pipe.execute(), strict=True):
+        entry.token = token if taken else ""
+    locked = [entry for entry in entries if entry.token]
+    if not locked:
+        return
+    table = connection.ops.quote_name(Order._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET attempts = attempts + 1, updated_at = %s "  # noqa: S608
+            "WHERE id = ANY(%s::uuid[]) AND status = %s AND attempts = 0 RETURNING id",
+            [timezone.now(), [str(entry.order.pk) for entry in locked], Order.Status.PENDING],
+        )
+        fresh = {str(row[0]) for row in cursor.fetchall()}
+    for entry in locked:
+        entry.fresh = str(entry.order.pk) in fresh
+        if entry.fresh:
+            entry.order.attempts = 1
+
+
+def _unlock_entries(entries: list[_Entry]) -> None:
+    """Releases the locks `_lock_entries` took (compare-and-delete, in one round trip) and those
+    `_place_entry` took one by one."""
+    held = [entry for entry in entries if entry.token]
+    try:
+        if held:
+            pipe = redis_client().pipeline(transaction=False)
+            for entry in held:
+                # The release script of execution.locks: only this holder's token is deleted.
+                pipe.eval(locks._RELEASE, 1, runtime.lock_key(entry.strategy.pk), entry.token)
+            pipe.execute()
+    finally:
+        for entry in entries:
+            entry.lock.close()
+
+
+def _pk(strategy_id: object) -> object:
+    return Strategy._meta.pk.to_python(strategy_id)
+
+
+def _place_entry_or_run(work: "_Entry | list[schedules.Trigger]") -> bool:
+    if isinstance(work, _Entry):
+        return _place_entry(work)
+    for trigger in work:
+        _run_single(trigger)
+    return False
+
+
+def _run_single(trigger: schedules.Trigger) -> None:
+    try:
+        execute_trigger(
+            strategy_id=trigger.strategy_id,
+            event=trigger.event,
+            session_date=date.fromisoformat(trigger.session_date),
+            scheduled_at=datetime.fromisoformat(trigger.scheduled_at),
+        )
+    except LockBusy:
+        # Its own message, retried like any trigger whose strategy is busy.
+        from execution.tasks import execute_trigger_task
+
+        execute_trigger_task.delay(*trigger.args)
+
+
+def _place_entry(entry: _Entry) -> bool:
+    """Places a claimed BUY under its strategy's lock (kept until the batch's acks are recorded);
+    True when the broker acknowledged it here and `settle_entries` is to finish it. Any other
+    outcome is settled here, as the single path does."""
+    run, strategy, order = entry.run, entry.strategy, entry.order
+    if not entry.token:
+        try:
+            entry.lock.enter_context(strategy_lock(strategy.pk))
+        except LockBusy:
+            # Another worker holds the strategy: the run stays claimed and the single path resumes it.
+            from execution.tasks import execute_trigger_task
+
+            execute_trigger_task.delay(
+                str(strategy.pk), Order.Event.BUY, run.session_date.isoformat(), order.requested_at.isoformat()
+            )
+            return False
+        # The placing claim, as _lock_entries makes it for the others.
+        entry.fresh = bool(
+            Order.objects.filter(pk=order.pk, status=Order.Status.PENDING, attempts=0).update(
+                attempts=F("attempts") + 1, updated_at=timezone.now()
+            )
+        )
+        order.attempts += entry.fresh
+    # Only a row no attempt had touched is placed here; any other (an earlier delivery's, the
+    # single path's) goes the single path's way, which looks its tag up first.
+    status: OrderStatus | None
+    if entry.fresh:
+        adapter = strategy.broker_account.adapter()
+        try:
+            wait_for_order_slot(order.broker_account_id)
+            entry.broker_order_id = adapter.place_order(_order_request(order, strategy))
+            entry.placed_at = timezone.now()
+            return True
+        except BrokerRejected as error:
+            status = OrderStatus(
+                order_id="",
+                state=OrderState.REJECTED,
+                message=error.message,
+                raw=error.raw if isinstance(error.raw, dict) else {},
+            )
+        except BrokerAuthError as error:
+            _fail_order(order, error, attention=False)
+            _hold_account(strategy.broker_account, error)
+            status = None
+        except BrokerUnavailable as error:
+            logger.warning("order %s attempt %s: %s", order.pk, order.attempts, error.message)
+            time.sleep(RETRY_BACKOFF_SECONDS[0])
+            # The remaining attempts, each after looking the tag up, as _place_once makes them.
+            status = _drive(order, strategy)
+    else:
+        order.refresh_from_db()
+        status = _drive(order, strategy)
+    if status is None:
+        _move(run, Position.BUY_PENDING, Position.NONE)
+    else:
+        _settle_entry(order, run, strategy, status)
+    events.notify_strategy(strategy.pk)
+    return False
+
+
+def _record_acks(placed: list[_Entry]) -> None:
+    """The batch's acks in one UPDATE, as `_acknowledged` records one: `placed_at` is each one's
+    own ack instant, and a row that already names its broker order is left as it is."""
+    if not placed:
+        return
+    values: list[object] = []
+    for entry in placed:
+        order, at = entry.order, entry.placed_at
+        order.broker_order_id, order.placed_at, order.updated_at = entry.broker_order_id, at, at
+        order.latency_ms = max(0, round((at - order.requested_at).total_seconds() * 1000))
+        values += [str(order.pk), order.broker_order_id, at, order.latency_ms]
+    rows = ", ".join(["(%s::uuid, %s, %s::timestamptz, %s::integer)"] * len(placed))
+    table = connection.ops.quote_name(Order._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS o SET broker_order_id = v.broker_order_id, placed_at = v.placed_at, "  # noqa: S608
+            "latency_ms = v.latency_ms, updated_at = v.placed_at "
+            f"FROM (VALUES {rows}) AS v(id, broker_order_id, placed_at, latency_ms) "
+            "WHERE o.id = v.id AND o.broker_order_id = ''",
+            values,
+        )
+
+
+def _in_threads(items: list[T], work: Callable[[T], R]) -> list[R | None]:
+    """work(item) for every item, on up to BATCH_THREADS threads each with its own database
+    connection, closed when the thread ends. An item whose work raises is logged and gives None:
+    one strategy's failure does not stop the others."""
+    if len(items) <= 1:
+        return [_logged(work, item) for item in items]
+    results: list[R | None] = [None] * len(items)
+    pending = iter(enumerate(items))
+    taking = threading.Lock()
+
+    def lane() -> None:
+        try:
+            while True:
+                with taking:
+                    index, item = next(pending, (None, None))
+                if index is None:
+                    return
+                results[index] = _logged(work, item)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=lane, daemon=True) for _ in range(min(BATCH_THREADS, len(items)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def _logged(work: Callable[[T], R], item: T) -> R | None:
+    try:
+        return work(item)
+    except Exception:
+        logger.exception("batch: %r failed", item)
+        return None
 
 
 def exit_position(*, run_id: object, reason: str, requested_at: datetime | None = None) -> Order | None:

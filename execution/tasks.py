@@ -14,6 +14,7 @@ from brokers.models import BrokerAccount
 from execution import runtime, services
 from execution.locks import LockBusy
 from strategies.models import StrategyRun
+from strategies.schedules import Trigger
 
 # How often, and how many times, an accepted order that is not final yet is asked about.
 TRACK_INTERVAL_SECONDS = 2
@@ -36,6 +37,23 @@ def execute_trigger_task(strategy_id: str, event: str, session_date: str, schedu
         session_date=date.fromisoformat(session_date),
         scheduled_at=datetime.fromisoformat(scheduled_at_iso),
     )
+
+
+@shared_task(queue="orders", acks_late=True)
+def execute_triggers_task(triggers: list[list[str]]) -> None:
+    """Triggers due at the same instant, in one message: their BUYs reach the brokers together,
+    and what follows a fill (the protective stop, tracking) waits in `settle_entries_task`
+    behind the rest of the instant's batches. Each trigger's failures are handled in the service."""
+    placed = services.execute_triggers(triggers=[Trigger(*args) for args in triggers])
+    if placed:
+        settle_entries_task.delay([str(order.pk) for order in placed])
+
+
+@shared_task(queue="orders", acks_late=True)
+def settle_entries_task(order_ids: list[str]) -> None:
+    # Those the broker has not finished yet (or could not tell) are tracked like any order.
+    for order_id in services.settle_entries(order_ids=order_ids):
+        track_order_task.apply_async((order_id,), countdown=TRACK_INTERVAL_SECONDS)
 
 
 @shared_task(

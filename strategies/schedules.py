@@ -30,6 +30,10 @@ from strategies.models import Strategy, StrategyEvent
 logger = logging.getLogger(__name__)
 
 TRIGGER_TASK = "execution.tasks.execute_trigger_task"
+# Several triggers due at once travel together, in messages of up to TRIGGER_BATCH_SIZE: each
+# worker process takes one and places its BUYs concurrently (execution.services.execute_triggers).
+TRIGGER_BATCH_TASK = "execution.tasks.execute_triggers_task"
+TRIGGER_BATCH_SIZE = 100
 TRIGGER_QUEUE = "orders"
 # How far ahead each tick looks: the beat never sleeps longer, so a re-armed time is
 # followed within this many seconds.
@@ -52,6 +56,13 @@ class Trigger:
     @property
     def args(self) -> list[str]:
         return [self.strategy_id, self.event, self.session_date, self.scheduled_at]
+
+
+def batches(triggers: list[Trigger]) -> list[list[Trigger]]:
+    """The triggers in messages of up to TRIGGER_BATCH_SIZE, a strategy's BUY and SELL together
+    (sorted by strategy, so only a batch boundary could part them)."""
+    ordered = sorted(triggers, key=lambda t: (t.strategy_id, t.event != "BUY"))
+    return [ordered[start : start + TRIGGER_BATCH_SIZE] for start in range(0, len(ordered), TRIGGER_BATCH_SIZE)]
 
 
 def trigger_name(strategy_id: object, event: str, session_date: date) -> str:

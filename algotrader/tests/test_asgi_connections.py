@@ -22,10 +22,12 @@ def get_health(server: str) -> int:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_web_server_leaves_no_database_connection_behind(asgi_server):
-    before = connections_to_this_database()
+    # The first requests open each web process's pool.
+    statuses = {get_health(asgi_server) for _ in range(6)}
+    warmed = connections_to_this_database()
 
-    statuses = {get_health(asgi_server) for _ in range(10)}
+    statuses |= {get_health(asgi_server) for _ in range(10)}
 
     assert statuses <= {200, 503}
     # Each request may run on a new thread; a kept connection per thread would add ~10 here.
-    assert connections_to_this_database() - before <= 2
+    assert connections_to_this_database() - warmed <= 1
