@@ -497,6 +497,47 @@ def place_protective_stop(*, run_id: object) -> Order | None:
         return _place_protective_stop(run, run.strategy)
 
 
+def move_protective_stop(*, strategy_id: object) -> Order | None:
+    """After the user changed the stop-loss of an open position, modifies the resting stop at
+    the broker in place (same order, new trigger): cancelling and placing a new one would
+    leave a window with no stop at all. Returns the stop, or None when none rests."""
+    strategy = Strategy.objects.select_related("broker_account").get(pk=strategy_id)
+    with strategy_lock(strategy.pk):
+        stop = (
+            Order.objects.filter(
+                strategy=strategy,
+                event=Order.Event.PROTECTIVE_STOP,
+                status=Order.Status.PLACED,
+                run__position=Position.BOUGHT,
+            )
+            .select_related("run")
+            .first()
+        )
+        if stop is None or stop.trigger_price == strategy.stop_loss:
+            return stop
+        adapter = strategy.broker_account.adapter()
+        try:
+            wait_for_order_slot(strategy.broker_account_id)
+            _with_retries(lambda: adapter.modify_order(stop.broker_order_id, trigger_price=strategy.stop_loss))
+        except BrokerError as error:
+            # The old stop still rests: the position stays protected, at the old level.
+            _flag(stop, f"The protective stop could not be moved to {strategy.stop_loss}: {error.message}")
+            return stop
+        previous = stop.trigger_price
+        with transaction.atomic():
+            Order.objects.filter(pk=stop.pk).update(trigger_price=strategy.stop_loss, updated_at=timezone.now())
+            stop.trigger_price = strategy.stop_loss
+            record_event(
+                strategy=strategy,
+                actor=None,
+                kind=StrategyEvent.Kind.UPDATED,
+                run=stop.run,
+                data={"protective_stop": [str(previous), str(strategy.stop_loss)]},
+            )
+            events.notify_order(stop)
+    return stop
+
+
 def _place_protective_stop(run: StrategyRun, strategy: Strategy) -> Order | None:
     if run.position != Position.BOUGHT:
         return None

@@ -92,3 +92,8 @@ def _restore_state_at_start(sender: object, **kwargs: object) -> None:
     runtime match the database, then asks the brokers about every open run."""
     runtime.rebuild()
     reconcile_task.delay()
+
+
+@shared_task(queue="orders", acks_late=True, autoretry_for=(LockBusy,), retry_backoff=1, max_retries=5)
+def move_protective_stop_task(strategy_id: str) -> None:
+    services.move_protective_stop(strategy_id=strategy_id)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 from rest_framework import status
@@ -133,8 +134,15 @@ def strategy_update(
             strategy.save()
             record_event(strategy=strategy, actor=actor, kind=StrategyEvent.Kind.UPDATED, data=diff)
     if diff and strategy.status == Strategy.Status.RUNNING:
-        # A new stop-loss is watched from the next tick on.
+        # A new stop-loss is watched from the next tick on, and the stop resting at the broker
+        # follows it (modified in place by the order worker).
         runtime.activate(strategy, run)
+        if "stop_loss" in diff and position == StrategyRun.Position.BOUGHT:
+            transaction.on_commit(
+                lambda: current_app.send_task(
+                    "execution.tasks.move_protective_stop_task", args=[str(strategy.pk)], queue="orders"
+                )
+            )
         if {"buy_time", "sell_time"} & diff.keys():
             # The beat reads trigger times every tick: the new ones apply within a second.
             transaction.on_commit(lambda: schedules.arm(strategy))

@@ -222,3 +222,29 @@ def test_a_daily_strategy_is_armed_for_the_next_trading_day_after_its_sell(runni
     assert names == {f"strategy:{running.pk}:BUY:2026-11-25", f"strategy:{running.pk}:SELL:2026-11-25"}
     running.refresh_from_db()
     assert running.status == "running"
+
+
+def test_a_new_stop_loss_moves_the_resting_stop_in_place(
+    running, alice, monkeypatch, django_capture_on_commit_callbacks
+):
+    from strategies.services import strategy_update
+
+    buy(running)
+    stop = Order.objects.get(strategy=running, event="PROTECTIVE_STOP")
+    assert stop.status == "placed"
+    sent: list = []
+    monkeypatch.setattr("strategies.services.current_app.send_task", lambda name, **kw: sent.append((name, kw)))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        strategy_update(strategy=running, actor=alice, changes={"stop_loss": Decimal("3550.00")})
+    assert sent == [("execution.tasks.move_protective_stop_task", {"args": [str(running.pk)], "queue": "orders"})]
+    moved = services.move_protective_stop(strategy_id=running.pk)
+
+    broker = PaperBroker(running.broker_account.credentials())
+    at_broker = broker.order_status(stop.broker_order_id)
+    assert moved.pk == stop.pk  # the same order, modified; never cancelled and replaced
+    assert (at_broker.state, at_broker.trigger_price) == ("TRIGGER PENDING", Decimal("3550.00"))
+    assert len(paper_orders(running)) == 2  # the BUY and the one stop
+    # A price between the old stop (3500) and the new one (3550) now fills it.
+    set_price("TCS", Decimal("3540.00"))
+    assert broker.order_status(stop.broker_order_id).state == "COMPLETE"
