@@ -38,27 +38,13 @@ from datetime import datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.benchdb import use_bench_database  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "algotrader.settings")
 DATABASE = "bench_start_stop"
-
-
-def use_bench_database(name: str) -> None:
-    """Points DATABASE_URL (this process and the ones it starts) at `name`, creating it."""
-    import psycopg2
-
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
 
 
 use_bench_database(DATABASE)

@@ -12,7 +12,7 @@ above every stop) sent to the Channels channel `ticks` 20 times a second, 10,000
 one at a time, a frame with one tick at exactly one strategy's stop (stops are distinct, hit
 from the highest down, so each such tick reaches exactly one position), stamped with its send
 time. `paper.set_price` is NOT called: the paper broker's resting stop never fills, so what is
-measured is the tick worker's path: check_ticks -> claim_stop_loss_exit -> `stoploss` queue ->
+measured is the tick worker's path: check_ticks -> queue_stop_loss_exit -> `stoploss` queue ->
 exit_position (cancel the protective stop, place the MARKET SELL) -> the broker's ack, read as
 the exit Order's `placed_at`. The first 2 exits per symbol warm the processes and are not counted.
 
@@ -39,29 +39,15 @@ from datetime import UTC, datetime
 from datetime import time as dtime
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.benchdb import use_bench_database  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "algotrader.settings")
 DATABASE = "bench_tick_exit"
 IST = ZoneInfo("Asia/Kolkata")
-
-
-def use_bench_database(name: str) -> None:
-    """Points DATABASE_URL (this process and the ones it starts) at `name`, creating it."""
-    import psycopg2
-
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
 
 
 use_bench_database(DATABASE)

@@ -32,8 +32,17 @@ def prices_channel() -> str:
 
 def publish_price(symbol: str, price: str, ts: int) -> None:
     """Sends one price to every web process (and so to every socket watching `symbol`)."""
-    event = {"type": "price", "symbol": symbol, "price": price, "ts": ts}
-    redis_client().publish(prices_channel(), json.dumps(event))
+    publish_prices([(symbol, price, ts)])
+
+
+def publish_prices(prices: list[tuple[str, str, int]]) -> None:
+    """Sends (symbol, price, ts) prices to every web process in one round trip: a frame of
+    500 symbols published one by one kept the tick worker from the next frame for 25-50 ms."""
+    channel = prices_channel()
+    pipe = redis_client().pipeline(transaction=False)
+    for symbol, price, ts in prices:
+        pipe.publish(channel, json.dumps({"type": "price", "symbol": symbol, "price": price, "ts": ts}))
+    pipe.execute()
 
 
 class PriceFanout:

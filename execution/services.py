@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -444,19 +444,33 @@ def _logged(work: Callable[[T], R], item: T) -> R | None:
         return None
 
 
-def exit_position(*, run_id: object, reason: str, requested_at: datetime | None = None) -> Order | None:
-    """Closes the run's position: cancels the protective stop, then sells at market. One exit per
-    position whatever races (stop-loss tick, SELL trigger, stop, kill switch): the first to claim
-    bought -> exit_pending (or to find the tick worker's claim under the lock) exits, the rest
-    find the exit done or in flight and do nothing. Returns the exit order, if this call made one."""
-    run = StrategyRun.objects.select_related("strategy__broker_account").filter(pk=run_id).first()
-    if run is None:
-        return None
-    strategy = run.strategy
+def exit_position(
+    *, run_id: object = None, strategy_id: object = None, reason: str, requested_at: datetime | None = None
+) -> Order | None:
+    """Closes a position: cancels the protective stop, then sells at market. `run_id` names the
+    run; the tick worker, which knows only the strategy whose stop-loss it hit, gives
+    `strategy_id` and its open run is closed. One exit per position whatever races (stop-loss
+    tick, SELL trigger, stop, kill switch): the first to claim bought -> exit_pending exits, the
+    rest find the exit done or in flight and do nothing. Returns the exit order, if this call
+    made one."""
     requested_at = requested_at or timezone.now()
-    with strategy_lock(strategy.pk):
-        run.refresh_from_db()
-        existing = run.orders.exits().filter(status__in=Order.LIVE_STATUSES).first()
+    if strategy_id is None:
+        strategy_id = StrategyRun.objects.filter(pk=run_id).values_list("strategy_id", flat=True).first()
+        if strategy_id is None:
+            return None
+    with strategy_lock(strategy_id):
+        runs = StrategyRun.objects.select_related("strategy__broker_account")
+        if run_id is not None:
+            run = runs.filter(pk=run_id).first()
+        else:
+            run = runs.filter(strategy_id=strategy_id, position__in=(Position.BOUGHT, Position.EXIT_PENDING)).first()
+        if run is None:
+            return None
+        strategy = run.strategy
+        # All of the run's orders in one query (one per event at most): the exit, the stop.
+        orders = {order.event: order for order in run.orders.all()}
+        live = [order for order in orders.values() if order.status in Order.LIVE_STATUSES]
+        existing = next((order for order in live if order.event in Order.EXIT_EVENTS), None)
         if existing is None and run.position == Position.BOUGHT:
             if not _move(run, Position.BOUGHT, Position.EXIT_PENDING):
                 return None
@@ -468,15 +482,18 @@ def exit_position(*, run_id: object, reason: str, requested_at: datetime | None 
                 _settle_exit(existing, run, strategy, _status_of_row(existing))
             return None
         if existing is None:
+            stop = orders.get(Order.Event.PROTECTIVE_STOP)
             try:
-                if _cancel_protective_stop(run, strategy):
+                if stop is not None and stop in live and _cancel_protective_stop(run, strategy, stop):
                     return None  # the stop filled at the broker: the position is already closed
             except BrokerAuthError as error:
                 _move(run, Position.EXIT_PENDING, Position.BOUGHT)
                 _hold_account(strategy.broker_account, error)
                 return None
             # BrokerUnavailable leaves the run exit_pending and reaches the task, which retries.
-            order = _order_for(run, strategy, EXIT_EVENTS[reason], OrderType.MARKET, requested_at=requested_at)
+            order = _order_for(
+                run, strategy, EXIT_EVENTS[reason], OrderType.MARKET, requested_at=requested_at, known=orders
+            )
         else:
             order = existing
         status = _drive(order, strategy)
@@ -682,25 +699,32 @@ def _order_for(
     *,
     requested_at: datetime,
     trigger_price: Decimal | None = None,
+    known: dict[str, Order] | None = None,
 ) -> Order:
-    """The (run, event) order row, written `pending` before the broker hears of it."""
-    order, _ = Order.objects.get_or_create(
-        run=run,
-        event=event,
-        defaults={
-            "user_id": strategy.user_id,
-            "strategy": strategy,
-            "broker_account_id": strategy.broker_account_id,
-            "side": Side.BUY if event == Order.Event.BUY else Side.SELL,
-            "symbol": strategy.symbol,
-            "exchange": strategy.exchange,
-            "quantity": strategy.quantity,
-            "order_type": order_type.value,
-            "trigger_price": trigger_price,
-            "tag": order_tag(run.pk, event),
-            "requested_at": requested_at,
-        },
-    )
+    """The (run, event) order row, written `pending` before the broker hears of it. `known`: the
+    run's orders by event, when the caller (outside any transaction) has just read them all:
+    a missing one is then inserted without being looked for first."""
+    fields = {
+        "user_id": strategy.user_id,
+        "strategy": strategy,
+        "broker_account_id": strategy.broker_account_id,
+        "side": Side.BUY if event == Order.Event.BUY else Side.SELL,
+        "symbol": strategy.symbol,
+        "exchange": strategy.exchange,
+        "quantity": strategy.quantity,
+        "order_type": order_type.value,
+        "trigger_price": trigger_price,
+        "tag": order_tag(run.pk, event),
+        "requested_at": requested_at,
+    }
+    if known is not None:
+        if event in known:
+            return known[event]
+        try:
+            return Order.objects.create(run=run, event=event, **fields)
+        except IntegrityError:
+            pass  # written meanwhile by a holder of an expired lock: use that row
+    order, _ = Order.objects.get_or_create(run=run, event=event, defaults=fields)
     return order
 
 
@@ -948,12 +972,9 @@ def _record_exit(
             schedules.arm_next_session(strategy)
 
 
-def _cancel_protective_stop(run: StrategyRun, strategy: Strategy) -> bool:
+def _cancel_protective_stop(run: StrategyRun, strategy: Strategy, stop: Order) -> bool:
     """Cancels the run's resting stop before the exit, so the two can never both sell. True when
     the stop had already filled: the position is closed and recorded, and no exit is sent."""
-    stop = run.orders.filter(event=Order.Event.PROTECTIVE_STOP, status__in=Order.LIVE_STATUSES).first()
-    if stop is None:
-        return False
     adapter = strategy.broker_account.adapter()
     if stop.status == Order.Status.PENDING and _with_retries(lambda: _adopt(adapter, stop)) is None:
         # It never reached the broker: nothing rests there.
@@ -962,19 +983,19 @@ def _cancel_protective_stop(run: StrategyRun, strategy: Strategy) -> bool:
     if stop.status == Order.Status.COMPLETE:
         _record_exit(stop, run, strategy, _status_of_row(stop), reason=ExitReason.STOPLOSS)
         return True
-
-    def cancel() -> str:
-        wait_for_order_slot(stop.broker_account_id)
-        return adapter.cancel_order(stop.broker_order_id)
-
+    # No order slot is taken: the 10/s limit counts placements, and a cancel delayed by
+    # it would delay the exit behind it.
     try:
-        _with_retries(cancel)
+        _with_retries(lambda: adapter.cancel_order(stop.broker_order_id))
     except BrokerRejected:
-        pass  # already final at the broker: its status below says how it ended
-    status = _with_retries(lambda: adapter.order_status(stop.broker_order_id))
-    if status.state == OrderState.COMPLETE:
-        _record_exit(stop, run, strategy, status, reason=ExitReason.STOPLOSS)
-        return True
+        # Already final at the broker (filled, or cancelled elsewhere): ask how it ended.
+        status = _with_retries(lambda: adapter.order_status(stop.broker_order_id))
+        if status.state == OrderState.COMPLETE:
+            _record_exit(stop, run, strategy, status, reason=ExitReason.STOPLOSS)
+            return True
+    else:
+        # The broker took the cancel: the stop can no longer fill, so it is not asked again.
+        status = OrderStatus(order_id=stop.broker_order_id, state=OrderState.CANCELLED)
     _record_status(stop, status)
     return False
 

@@ -7,11 +7,11 @@ the services make that harmless: claims, the strategy lock and the order tag.
 from datetime import date, datetime
 
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_process_shutdown, worker_ready
 
 from brokers.adapters.base import BrokerUnavailable
 from brokers.models import BrokerAccount
-from execution import runtime, services
+from execution import events, runtime, services
 from execution.locks import LockBusy
 from strategies.models import StrategyRun
 from strategies.schedules import Trigger
@@ -65,8 +65,9 @@ def settle_entries_task(order_ids: list[str]) -> None:
     retry_backoff=1,
     max_retries=5,
 )
-def exit_position_task(run_id: str, reason: str) -> None:
-    services.exit_position(run_id=run_id, reason=reason)
+def exit_position_task(run_id: str | None, reason: str, strategy_id: str | None = None) -> None:
+    # The tick worker knows only the strategy whose stop-loss it claimed, not its run.
+    services.exit_position(run_id=run_id, strategy_id=strategy_id, reason=reason)
 
 
 @shared_task(queue="orders", acks_late=True, autoretry_for=(LockBusy,), retry_backoff=1, max_retries=3)
@@ -84,6 +85,11 @@ def reconcile_task() -> None:
 @shared_task(queue="orders", acks_late=True)
 def premarket_check_task() -> dict[str, int]:
     return services.premarket_check()
+
+
+@worker_process_shutdown.connect
+def _send_pending_events(**kwargs: object) -> None:
+    events.outbox.flush()
 
 
 @worker_ready.connect

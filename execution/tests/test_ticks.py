@@ -9,7 +9,7 @@ from channels.layers import get_channel_layer
 
 from conftest import start_process, stop_process
 from execution import runtime
-from execution.ticks import check_ticks, claim_stop_loss_exit
+from execution.ticks import check_ticks, queue_stop_loss_exit
 from strategies.models import StrategyRun
 from strategies.services import strategy_start
 
@@ -75,22 +75,35 @@ def test_a_burst_of_ticks_on_two_workers_claims_one_exit(holding):
     assert len(claims) == 1
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_claim_moves_the_run_once_and_queues_one_exit(holding, sent_tasks):
-    first = claim_stop_loss_exit(str(holding.strategy_id), Decimal("3400"))
-    second = claim_stop_loss_exit(str(holding.strategy_id), Decimal("3400"))
+def test_a_claimed_stop_loss_queues_one_exit_of_the_strategy(holding, sent_tasks):
+    [(symbol, strategy_id, price, stop)] = check_ticks([[holding.strategy.symbol, "3400", 1]])
 
-    holding.refresh_from_db()
-    assert first == str(holding.pk)
-    assert second is None
-    assert (holding.position, holding.exit_reason) == ("exit_pending", "stoploss")
+    queue_stop_loss_exit(symbol, strategy_id, price, stop)
+
     assert sent_tasks == [
-        ("execution.tasks.exit_position_task", {"args": [str(holding.pk), "stoploss"], "queue": "stoploss"})
+        (
+            "execution.tasks.exit_position_task",
+            {"args": [None, "stoploss"], "kwargs": {"strategy_id": str(holding.strategy_id)}, "queue": "stoploss"},
+        )
     ]
+    holding.refresh_from_db()
+    assert holding.position == "bought"  # the exit task claims the run, under the strategy's lock
+
+
+def test_a_stop_loss_whose_exit_could_not_be_queued_is_claimed_again_by_the_next_tick(holding, monkeypatch):
+    def broker_down(name: str, **kwargs: object) -> None:
+        raise ConnectionError("the queue is unreachable")
+
+    monkeypatch.setattr("execution.ticks.current_app.send_task", broker_down)
+    [hit] = check_ticks([[holding.strategy.symbol, "3400", 1]])
+
+    queue_stop_loss_exit(*hit)
+
+    assert [claim[1] for claim in check_ticks([[holding.strategy.symbol, "3400", 2]])] == [str(holding.strategy_id)]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_tick_worker_process_exits_a_position_hit_by_the_feed(holding):
+def test_the_tick_worker_process_exits_a_position_hit_by_the_feed(holding, celery_processes):
     worker = start_process(["django", "runworker", "ticks"], DJANGO_SETTINGS_MODULE="algotrader.settings")
     try:
         time.sleep(1.5)  # the worker subscribes to the channel
@@ -101,11 +114,11 @@ def test_the_tick_worker_process_exits_a_position_hit_by_the_feed(holding):
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             holding.refresh_from_db()
-            if holding.position != "bought":  # a session worker may already have exited it
+            if holding.position == "exited":
                 break
             time.sleep(0.1)
     finally:
         stop_process(worker)
 
-    assert holding.position in {"exit_pending", "exited"}
-    assert holding.exit_reason == "stoploss"
+    assert (holding.position, holding.exit_reason) == ("exited", "stoploss")
+    assert list(holding.orders.exits().values_list("event", "status")) == [("STOPLOSS", "complete")]
