@@ -66,12 +66,11 @@ def start_redis() -> tuple[subprocess.Popen, str]:
 
 def bench_database_url() -> str:
     """Creates the bench database next to the one DATABASE_URL names; returns its URL."""
-    import psycopg2
+    import psycopg
 
     url = os.environ["DATABASE_URL"]
-    admin = psycopg2.connect(url)
+    admin = psycopg.connect(url, autocommit=True)
     try:
-        admin.autocommit = True
         with admin.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE])
             if not cursor.fetchone():
@@ -120,8 +119,13 @@ def main(count: int, rounds: int, broker: str) -> None:
         children = start_processes()
         latencies: list[float] = []
         for number in range(rounds):
-            latencies += run_round(rows, count)
-            print(f"round {number + 1}/{rounds}: max so far {max(latencies):.1f} ms", flush=True)
+            figures = sorted(run_round(rows, count))
+            latencies += figures
+            print(
+                f"round {number + 1}/{rounds}: p50 {statistics.median(figures):.1f} ms, "
+                f"p99 {percentile(figures, 0.99):.1f} ms, max {figures[-1]:.1f} ms",
+                flush=True,
+            )
         latencies.sort()
         print(
             f"{count} strategies x {rounds} rounds, {broker} broker, {os.cpu_count()} cores, "

@@ -9,7 +9,7 @@ it expires on its own when a worker dies holding it.
 
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 from algotrader.redis import redis_client
@@ -25,6 +25,16 @@ _POLL_SECONDS = 0.05
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
+"""
+
+
+# The release of many locks in one call (a batch's): KEYS the locks, ARGV their tokens in order.
+_RELEASE_MANY = """
+local released = 0
+for i, key in ipairs(KEYS) do
+    if redis.call('GET', key) == ARGV[i] then released = released + redis.call('DEL', key) end
+end
+return released
 """
 
 
@@ -45,3 +55,25 @@ def strategy_lock(strategy_id: object, *, wait: float = LOCK_WAIT_SECONDS) -> It
         yield
     finally:
         client.eval(_RELEASE, 1, key, token)
+
+
+def take_free_locks(strategy_ids: Iterable[object]) -> dict[object, str]:
+    """Takes, in one round trip and without waiting, the locks of those strategies that nobody
+    holds, each as `strategy_lock` takes it; returns their tokens by strategy id. The caller
+    releases them with `release_locks`; a strategy left out is held elsewhere."""
+    tokens = {strategy_id: secrets.token_hex(16) for strategy_id in strategy_ids}
+    if not tokens:
+        return {}
+    pipe = redis_client().pipeline(transaction=False)
+    for strategy_id, token in tokens.items():
+        pipe.set(runtime.lock_key(strategy_id), token, nx=True, px=LOCK_TTL_MS)
+    return {
+        strategy_id: token for (strategy_id, token), taken in zip(tokens.items(), pipe.execute(), strict=True) if taken
+    }
+
+
+def release_locks(tokens: Mapping[object, str]) -> None:
+    """Releases locks `take_free_locks` took, in one round trip (compare-and-delete each)."""
+    if tokens:
+        keys = [runtime.lock_key(strategy_id) for strategy_id in tokens]
+        redis_client().eval(_RELEASE_MANY, len(keys), *keys, *tokens.values())

@@ -10,6 +10,7 @@ clocks do not have to agree.
 
 import secrets
 import time
+from collections.abc import Sequence
 
 from algotrader.redis import redis_client
 
@@ -35,6 +36,29 @@ return math.max(1, tonumber(oldest[2]) + window - now + 1)
 """
 
 
+# The same take for many orders in one call (KEYS: their accounts' windows, in order; ARGV: limit,
+# window, then one member per key): each key is taken as _TAKE takes it, one after another, so
+# an account named twice gets two slots or a wait for the second. Returns one result per key.
+_TAKE_MANY = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local waits = {}
+for i, key in ipairs(KEYS) do
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+    if redis.call('ZCARD', key) < limit then
+        redis.call('ZADD', key, now, ARGV[i + 2])
+        redis.call('PEXPIRE', key, window)
+        waits[i] = 0
+    else
+        local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+        waits[i] = math.max(1, tonumber(oldest[2]) + window - now + 1)
+    end
+end
+return waits
+"""
+
+
 def window_key(broker_account_id: object) -> str:
     return f"ratelimit:orders:{broker_account_id}"
 
@@ -47,3 +71,16 @@ def wait_for_order_slot(broker_account_id: object) -> float:
     while wait_ms := client.eval(_TAKE, 1, key, ORDERS_PER_SECOND, WINDOW_MS, member):
         time.sleep(wait_ms / 1000)
     return time.monotonic() - started
+
+
+def take_order_slots(broker_account_ids: Sequence[object]) -> list[int]:
+    """Tries to take one slot per order, in one round trip (a batch's BUYs); returns, per order,
+    0 when its slot was taken, otherwise the milliseconds until its account has one free. An
+    order that got no slot must go through `wait_for_order_slot` before its broker call."""
+    if not broker_account_ids:
+        return []
+    keys = [window_key(account) for account in broker_account_ids]
+    members = [secrets.token_hex(8) for _ in keys]
+    return [
+        int(wait) for wait in redis_client().eval(_TAKE_MANY, len(keys), *keys, ORDERS_PER_SECOND, WINDOW_MS, *members)
+    ]

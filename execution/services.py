@@ -12,13 +12,14 @@ Three rules hold everywhere here:
   broker and an order found there is adopted instead of placing another.
 """
 
+import json
 import logging
-import secrets
 import threading
 import time
+import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
-from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TypeVar
@@ -30,24 +31,27 @@ from django.utils import timezone
 
 from accounts.models import User
 from algotrader.api_errors import ApiError
-from algotrader.redis import redis_client
+from brokers.adapters import get_adapter
 from brokers.adapters.base import (
     BrokerAdapter,
     BrokerAuthError,
     BrokerError,
     BrokerRejected,
     BrokerUnavailable,
+    Credentials,
     OrderRequest,
     OrderState,
     OrderStatus,
     OrderType,
     Side,
 )
+from brokers.adapters.paper import PaperBroker
+from brokers.adapters.paper import place_orders as place_paper_orders
 from brokers.models import BrokerAccount
 from execution import events, locks, runtime
 from execution.locks import LockBusy, strategy_lock
 from execution.models import Order, order_tag
-from execution.ratelimit import wait_for_order_slot
+from execution.ratelimit import take_order_slots, wait_for_order_slot
 from strategies import schedules
 from strategies.models import Strategy, StrategyEvent, StrategyRun
 from strategies.services import record_event, strategy_stop
@@ -123,50 +127,70 @@ def execute_trigger(*, strategy_id: object, event: str, session_date: date, sche
     return order
 
 
-@dataclass
+@dataclass(slots=True, eq=False)
 class _Entry:
-    """A BUY the batch claimed: its run, its pending order, and the strategy lock held for it."""
+    """A BUY the batch claimed: its strategy's lock is held and its pending order row written. It
+    carries what placing needs, as the claim read it; the models are loaded only when something
+    other than an ack comes back."""
 
-    run: StrategyRun
-    strategy: Strategy
-    order: Order
-    lock: ExitStack = field(default_factory=ExitStack)
-    token: str = ""  # of the strategy lock `_lock_entries` took for it, if it took it
-    fresh: bool = False  # no attempt had touched its order row: this batch places it
+    strategy_id: str
+    run_id: int
+    order_id: str
+    account_id: str
+    broker: str
+    client_id: str
+    requested_at: datetime
+    request: OrderRequest | None
+    fresh: bool  # this claim wrote its row, so no attempt has touched it: this batch places it
+    adapter: BrokerAdapter | None = None
+    slot: bool = False  # its account's rate limit let it through already
     broker_order_id: str = ""
     placed_at: datetime | None = None
+    error: Exception | None = None  # why it was not placed (a broker's answer, or a bug)
 
 
-def execute_triggers(*, triggers: Iterable[schedules.Trigger]) -> list[Order]:
+def execute_triggers(*, triggers: Iterable[schedules.Trigger]) -> list[str]:
     """Runs the triggers the beat claimed for one instant, as `execute_trigger` would one by one,
-    but with the BUYs reaching their brokers together; returns the BUY orders it placed, which
-    still need `settle_entries` (their fills, runs, protective stops and tracking).
+    but with the BUYs reaching their brokers together; returns the ids of the BUY orders it
+    placed, which still need `settle_entries` (their fills, runs, protective stops and tracking).
 
-    The BUYs this call claims (none -> buy_pending, all in one UPDATE) get their pending rows in
-    one INSERT and are placed on `BATCH_THREADS` threads, each under its strategy's lock and its
-    account's rate limit, as a single BUY is; their acks are then recorded in one UPDATE. Every
-    other trigger (a SELL, a run found claimed by an earlier delivery, a strategy with two
-    triggers here) takes the single path, so a redelivered batch does exactly what a
-    redelivered trigger does."""
+    The BUYs whose strategy nobody holds are locked together (one Redis round trip); under those
+    locks their runs are claimed (none -> buy_pending) and their pending rows written (two
+    statements, returning what placing needs); their accounts' rate-limit slots are taken in one
+    script call; paper orders are placed in one pipeline, other brokers' on `BATCH_THREADS`
+    threads; the acks are recorded in one UPDATE. Every other trigger (a SELL, a strategy locked
+    elsewhere, a run found claimed by an earlier delivery, a strategy with two triggers here)
+    takes the single path, so a redelivered batch does exactly what a redelivered trigger does."""
     triggers = list(triggers)
-    per_strategy: dict[str, int] = {}
-    for trigger in triggers:
-        per_strategy[trigger.strategy_id] = per_strategy.get(trigger.strategy_id, 0) + 1
+    per_strategy = Counter(t.strategy_id for t in triggers)
     # A strategy with two triggers here (a BUY and its SELL, overdue) runs them in order, alone.
-    buys = [t for t in triggers if t.event == Order.Event.BUY and per_strategy[t.strategy_id] == 1]
-    entries = _claim_buys(buys)
-    claimed = {entry.strategy.pk for entry in entries}
-    fast = {t for t in buys if _pk(t.strategy_id) in claimed}
-    single = [t for t in triggers if t not in fast]
+    buys = {
+        str(_pk(t.strategy_id)): t for t in triggers if t.event == Order.Event.BUY and per_strategy[t.strategy_id] == 1
+    }
+    held = locks.take_free_locks(buys)
     placed: list[_Entry] = []
     try:
-        _lock_entries(entries)
-        results = _in_threads([*entries, *_by_strategy(single)], _place_entry_or_run)
-        placed = [entry for entry, result in zip(entries, results, strict=False) if result is True]
+        entries = _claim_buys(buys, held)
+        claimed = {buys[entry.strategy_id] for entry in entries}
+        # The others' locks go at once: the single path takes its own.
+        unclaimed = {
+            strategy_id: held.pop(strategy_id) for strategy_id in list(held) if buys[strategy_id] not in claimed
+        }
+        locks.release_locks(unclaimed)
+        single = [t for t in triggers if t not in claimed]
+
+        def work(group: list[schedules.Trigger] | None) -> list[_Entry]:
+            if group is None:
+                return _place_entries(entries)
+            for trigger in group:
+                _run_single(trigger)
+            return []
+
+        placed = _in_threads([None, *_by_strategy(single)], work)[0] or []
         _record_acks(placed)
     finally:
-        _unlock_entries(entries)
-    return [entry.order for entry in placed]
+        locks.release_locks(held)
+    return [entry.order_id for entry in placed]
 
 
 def settle_entries(*, order_ids: Iterable[object]) -> list[str]:
@@ -189,124 +213,119 @@ def _by_strategy(triggers: list[schedules.Trigger]) -> list[list[schedules.Trigg
     return list(groups.values())
 
 
-def _claim_buys(buys: list[schedules.Trigger]) -> list[_Entry]:
-    """Claims the runs of `buys` that are `none` for a running strategy (one UPDATE), and writes
-    their pending BUY rows (one INSERT): the batch form of `_move` and `_order_for`."""
-    if not buys:
+def _claim_buys(buys: dict[str, schedules.Trigger], held: dict[str, str]) -> list[_Entry]:
+    """Claims the runs of the locked `buys` that are `none` (or not there yet) for a running
+    strategy, and writes their pending BUY rows: the batch form of `_move` and `_order_for`, in
+    two statements that return what placing needs, not models. A new row is written with its
+    first attempt counted (under the lock, as `_place_once` counts one before placing)."""
+    if not held:
         return []
-    strategies = {
-        s.pk: s for s in Strategy.objects.select_related("broker_account").filter(pk__in={t.strategy_id for t in buys})
-    }
-    wanted = {(s_id, date.fromisoformat(t.session_date), t) for t in buys if (s_id := _pk(t.strategy_id)) in strategies}
-    if not wanted:
-        return []
-    # The unique (strategy, session_date) makes a concurrent trigger share these runs.
-    StrategyRun.objects.bulk_create(
-        [StrategyRun(strategy_id=s_id, session_date=day) for s_id, day, _ in wanted], ignore_conflicts=True
-    )
-    run_table = connection.ops.quote_name(StrategyRun._meta.db_table)
-    strategy_table = connection.ops.quote_name(Strategy._meta.db_table)
+    quote = connection.ops.quote_name
+    runs, strategies = quote(StrategyRun._meta.db_table), quote(Strategy._meta.db_table)
+    accounts, orders = quote(BrokerAccount._meta.db_table), quote(Order._meta.db_table)
+    now = timezone.now()
+    wanted = [{"strategy_id": strategy_id, "day": buys[strategy_id].session_date} for strategy_id in held]
     with connection.cursor() as cursor:
+        # The unique (strategy, session_date) makes a concurrent trigger share these runs: a new
+        # run is written claimed, an existing one is claimed only from `none`.
         cursor.execute(
-            f"UPDATE {run_table} AS run SET position = %s, updated_at = %s FROM {strategy_table} AS strategy "  # noqa: S608
-            "WHERE run.strategy_id = strategy.id AND strategy.status = %s AND run.position = %s "
-            "AND (run.strategy_id, run.session_date) IN (SELECT * FROM unnest(%s::uuid[], %s::date[])) "
-            "RETURNING run.id",
+            f"WITH claimed AS (INSERT INTO {runs} AS run "  # noqa: S608
+            "(strategy_id, session_date, position, entry_order_id, exit_order_id, exit_reason, created_at, updated_at) "
+            f"SELECT s.id, v.day, %s, '', '', '', %s, %s FROM json_to_recordset(%s) AS v(strategy_id uuid, day date) "
+            f"JOIN {strategies} AS s ON s.id = v.strategy_id AND s.status = %s "
+            "ON CONFLICT (strategy_id, session_date) DO UPDATE SET position = EXCLUDED.position, "
+            "updated_at = EXCLUDED.updated_at WHERE run.position = %s RETURNING run.id, run.strategy_id) "
+            "SELECT claimed.id, s.id::text, s.user_id::text, s.symbol, s.exchange, s.quantity, s.product, "
+            f"a.id::text, a.broker, a.client_id FROM claimed JOIN {strategies} AS s ON s.id = claimed.strategy_id "
+            f"JOIN {accounts} AS a ON a.id = s.broker_account_id",
+            [Position.BUY_PENDING, now, now, json.dumps(wanted), Strategy.Status.RUNNING, Position.NONE],
+        )
+        rows = cursor.fetchall()
+        if not rows:
+            return []
+        entries, values = [], []
+        for run_id, strategy_id, user_id, symbol, exchange, quantity, product, account_id, broker, client_id in rows:
+            trigger, tag, order_id = buys[strategy_id], order_tag(run_id, Order.Event.BUY), str(uuid.uuid4())
+            request: OrderRequest | None = None
+            error: Exception | None = None
+            try:
+                request = OrderRequest(
+                    symbol=symbol,
+                    exchange=exchange,
+                    side=Side.BUY,
+                    quantity=quantity,
+                    order_type=OrderType.MARKET,
+                    tag=tag,
+                    product=product,
+                    algo_id=settings.ALGO_ID,
+                )
+            except BrokerRejected as rejected:
+                error = rejected
+            entries.append(
+                _Entry(
+                    strategy_id=strategy_id,
+                    run_id=run_id,
+                    order_id=order_id,
+                    account_id=account_id,
+                    broker=broker,
+                    client_id=client_id,
+                    requested_at=datetime.fromisoformat(trigger.scheduled_at),
+                    request=request,
+                    fresh=True,
+                    error=error,
+                )
+            )
+            values.append(
+                {
+                    "id": order_id,
+                    "user_id": user_id,
+                    "strategy_id": strategy_id,
+                    "run_id": run_id,
+                    "account_id": account_id,
+                    "symbol": symbol,
+                    "exchange": exchange,
+                    "quantity": quantity,
+                    "tag": tag,
+                    "requested_at": trigger.scheduled_at,
+                }
+            )
+        user_type = Order._meta.get_field("user").target_field.db_type(connection)
+        # A run claimed again after a BUY that never reached the broker keeps its row, as in
+        # _order_for: that row is not written here, and goes the single path's way.
+        cursor.execute(
+            f"INSERT INTO {orders} (id, user_id, strategy_id, run_id, broker_account_id, event, side, symbol, "  # noqa: S608
+            "exchange, quantity, order_type, status, broker_order_id, tag, attempts, requested_at, raw_response, "
+            "error, needs_attention, created_at, updated_at) "
+            f"SELECT v.id, v.user_id::{user_type}, v.strategy_id, v.run_id, v.account_id, %s, %s, v.symbol, "
+            "v.exchange, v.quantity, %s, %s, '', v.tag, 1, v.requested_at, '{}', '', false, %s, %s "
+            "FROM json_to_recordset(%s) AS v(id uuid, user_id text, strategy_id uuid, run_id bigint, "
+            "account_id uuid, symbol text, exchange text, quantity integer, tag text, requested_at timestamptz) "
+            "ON CONFLICT DO NOTHING RETURNING id::text",
             [
-                Position.BUY_PENDING,
-                timezone.now(),
-                Strategy.Status.RUNNING,
-                Position.NONE,
-                [str(s_id) for s_id, _, _ in wanted],
-                [day for _, day, _ in wanted],
+                Order.Event.BUY,
+                Side.BUY.value,
+                OrderType.MARKET.value,
+                Order.Status.PENDING,
+                now,
+                now,
+                json.dumps(values),
             ],
         )
-        run_ids = [row[0] for row in cursor.fetchall()]
-    runs = {run.strategy_id: run for run in StrategyRun.objects.filter(pk__in=run_ids)}
-    scheduled = {s_id: datetime.fromisoformat(t.scheduled_at) for s_id, _, t in wanted}
-    Order.objects.bulk_create(
-        [
-            Order(
-                run=run,
-                event=Order.Event.BUY,
-                user_id=strategies[s_id].user_id,
-                strategy=strategies[s_id],
-                broker_account_id=strategies[s_id].broker_account_id,
-                side=Side.BUY,
-                symbol=strategies[s_id].symbol,
-                exchange=strategies[s_id].exchange,
-                quantity=strategies[s_id].quantity,
-                order_type=OrderType.MARKET.value,
-                tag=order_tag(run.pk, Order.Event.BUY),
-                requested_at=scheduled[s_id],
+        written = {row[0] for row in cursor.fetchall()}
+    kept = [entry for entry in entries if entry.order_id not in written]
+    if kept:
+        existing = dict(
+            Order.objects.filter(run_id__in=[entry.run_id for entry in kept], event=Order.Event.BUY).values_list(
+                "run_id", "pk"
             )
-            for s_id, run in runs.items()
-        ],
-        # A run claimed again after a BUY that never reached the broker keeps its row, as in _order_for.
-        ignore_conflicts=True,
-    )
-    orders = Order.objects.filter(run_id__in=run_ids, event=Order.Event.BUY)
-    return [
-        _Entry(run=runs[order.strategy_id], strategy=strategies[order.strategy_id], order=order) for order in orders
-    ]
-
-
-def _lock_entries(entries: list[_Entry]) -> None:
-    """Takes the entries' strategy locks in one round trip, each as `strategy_lock` takes it (SET
-    NX PX, a random token), then, under them, claims the order rows no attempt has touched (one
-    UPDATE): the batch form of the per-order claim `_place_once` makes. A lock held elsewhere is
-    left to `_place_entry`, which waits for it as `strategy_lock` does."""
-    if not entries:
-        return
-    tokens = [secrets.token_hex(16) for _ in entries]
-    pipe = redis_client().pipeline(transaction=False)
-    for entry, token in zip(entries, tokens, strict=True):
-        pipe.set(runtime.lock_key(entry.strategy.pk), token, nx=True, px=locks.LOCK_TTL_MS)
-    for entry, token, taken in zip(entries, tokens, pipe.execute(), strict=True):
-        entry.token = token if taken else ""
-    locked = [entry for entry in entries if entry.token]
-    if not locked:
-        return
-    table = connection.ops.quote_name(Order._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET attempts = attempts + 1, updated_at = %s "  # noqa: S608
-            "WHERE id = ANY(%s::uuid[]) AND status = %s AND attempts = 0 RETURNING id",
-            [timezone.now(), [str(entry.order.pk) for entry in locked], Order.Status.PENDING],
         )
-        fresh = {str(row[0]) for row in cursor.fetchall()}
-    for entry in locked:
-        entry.fresh = str(entry.order.pk) in fresh
-        if entry.fresh:
-            entry.order.attempts = 1
-
-
-def _unlock_entries(entries: list[_Entry]) -> None:
-    """Releases the locks `_lock_entries` took (compare-and-delete, in one round trip) and those
-    `_place_entry` took one by one."""
-    held = [entry for entry in entries if entry.token]
-    try:
-        if held:
-            pipe = redis_client().pipeline(transaction=False)
-            for entry in held:
-                # The release script of execution.locks: only this holder's token is deleted.
-                pipe.eval(locks._RELEASE, 1, runtime.lock_key(entry.strategy.pk), entry.token)
-            pipe.execute()
-    finally:
-        for entry in entries:
-            entry.lock.close()
+        for entry in kept:
+            entry.order_id, entry.fresh = str(existing[entry.run_id]), False
+    return entries
 
 
 def _pk(strategy_id: object) -> object:
     return Strategy._meta.pk.to_python(strategy_id)
-
-
-def _place_entry_or_run(work: "_Entry | list[schedules.Trigger]") -> bool:
-    if isinstance(work, _Entry):
-        return _place_entry(work)
-    for trigger in work:
-        _run_single(trigger)
-    return False
 
 
 def _run_single(trigger: schedules.Trigger) -> None:
@@ -324,64 +343,95 @@ def _run_single(trigger: schedules.Trigger) -> None:
         execute_trigger_task.delay(*trigger.args)
 
 
-def _place_entry(entry: _Entry) -> bool:
-    """Places a claimed BUY under its strategy's lock (kept until the batch's acks are recorded);
-    True when the broker acknowledged it here and `settle_entries` is to finish it. Any other
-    outcome is settled here, as the single path does."""
-    run, strategy, order = entry.run, entry.strategy, entry.order
-    if not entry.token:
+def _place_entries(entries: list[_Entry]) -> list[_Entry]:
+    """Places the claimed BUYs: every account's rate-limit slot in one script call, the paper
+    orders in one pipeline, the rest (other brokers, an account over its limit) on threads, each
+    as a single BUY is placed; settles every outcome but an ack as the single path does. Returns
+    the acknowledged entries, whose acks are still to be recorded."""
+    ready = [entry for entry in entries if entry.fresh and entry.error is None]
+    for entry, wait_ms in zip(ready, take_order_slots([entry.account_id for entry in ready]), strict=True):
+        entry.slot = wait_ms == 0
+    others = {entry.account_id for entry in ready if entry.broker != BrokerAccount.Broker.PAPER}
+    accounts = BrokerAccount.objects.in_bulk(others) if others else {}
+    for entry in ready:
         try:
-            entry.lock.enter_context(strategy_lock(strategy.pk))
-        except LockBusy:
-            # Another worker holds the strategy: the run stays claimed and the single path resumes it.
-            from execution.tasks import execute_trigger_task
+            # A paper account's only credential is its client id: no key to decrypt.
+            entry.adapter = (
+                get_adapter(entry.broker, Credentials(client_id=entry.client_id))
+                if entry.broker == BrokerAccount.Broker.PAPER
+                else accounts[_account_pk(entry.account_id)].adapter()
+            )
+        except Exception as error:
+            entry.error = error
+    paper = [entry for entry in ready if entry.slot and entry.error is None and isinstance(entry.adapter, PaperBroker)]
+    if paper:
+        outcomes = place_paper_orders([(entry.adapter, entry.request) for entry in paper])
+        acked_at = timezone.now()
+        for entry, outcome in zip(paper, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                entry.error = outcome
+            else:
+                entry.broker_order_id, entry.placed_at = outcome, acked_at
+    _in_threads([entry for entry in entries if entry.placed_at is None], _place_entry)
+    return [entry for entry in entries if entry.placed_at is not None]
 
-            execute_trigger_task.delay(
-                str(strategy.pk), Order.Event.BUY, run.session_date.isoformat(), order.requested_at.isoformat()
-            )
-            return False
-        # The placing claim, as _lock_entries makes it for the others.
-        entry.fresh = bool(
-            Order.objects.filter(pk=order.pk, status=Order.Status.PENDING, attempts=0).update(
-                attempts=F("attempts") + 1, updated_at=timezone.now()
-            )
-        )
-        order.attempts += entry.fresh
-    # Only a row no attempt had touched is placed here; any other (an earlier delivery's, the
-    # single path's) goes the single path's way, which looks its tag up first.
-    status: OrderStatus | None
-    if entry.fresh:
-        adapter = strategy.broker_account.adapter()
+
+def _account_pk(account_id: str) -> object:
+    return BrokerAccount._meta.pk.to_python(account_id)
+
+
+def _place_entry(entry: _Entry) -> bool:
+    """Places a claimed BUY that the paper pipeline did not, under its strategy's lock (kept until
+    the batch's acks are recorded); True when the broker acknowledged it here. Any other outcome
+    is settled here, as the single path does."""
+    if entry.fresh and entry.error is None:
         try:
-            wait_for_order_slot(order.broker_account_id)
-            entry.broker_order_id = adapter.place_order(_order_request(order, strategy))
+            if not entry.slot:
+                wait_for_order_slot(entry.account_id)
+            entry.broker_order_id = entry.adapter.place_order(entry.request)  # type: ignore[union-attr, arg-type]
             entry.placed_at = timezone.now()
             return True
-        except BrokerRejected as error:
-            status = OrderStatus(
-                order_id="",
-                state=OrderState.REJECTED,
-                message=error.message,
-                raw=error.raw if isinstance(error.raw, dict) else {},
-            )
-        except BrokerAuthError as error:
-            _fail_order(order, error, attention=False)
-            _hold_account(strategy.broker_account, error)
-            status = None
-        except BrokerUnavailable as error:
-            logger.warning("order %s attempt %s: %s", order.pk, order.attempts, error.message)
-            time.sleep(RETRY_BACKOFF_SECONDS[0])
-            # The remaining attempts, each after looking the tag up, as _place_once makes them.
-            status = _drive(order, strategy)
+        except BrokerError as error:
+            entry.error = error
+    _settle_unplaced(entry)
+    return False
+
+
+def _settle_unplaced(entry: _Entry) -> None:
+    """Settles a claimed BUY the broker did not acknowledge, as `execute_trigger` settles one."""
+    error = entry.error
+    if entry.fresh and not isinstance(error, BrokerError):
+        # Not the broker's answer (a bug): logged by _in_threads; the run stays claimed, its row
+        # pending, for reconciliation to look up, as when the single path raises.
+        raise error or AssertionError("an unplaced entry without an error")
+    order = Order.objects.select_related("run", "strategy__broker_account").get(pk=entry.order_id)
+    run, strategy = order.run, order.strategy
+    status: OrderStatus | None
+    if not entry.fresh:
+        # Only a row no attempt had touched is placed by the batch; any other (an earlier
+        # delivery's, the single path's) goes the single path's way, which looks its tag up first.
+        status = _drive(order, strategy)
+    elif isinstance(error, BrokerRejected):
+        status = OrderStatus(
+            order_id="",
+            state=OrderState.REJECTED,
+            message=error.message,
+            raw=error.raw if isinstance(error.raw, dict) else {},
+        )
+    elif isinstance(error, BrokerAuthError):
+        _fail_order(order, error, attention=False)
+        _hold_account(strategy.broker_account, error)
+        status = None
     else:
-        order.refresh_from_db()
+        logger.warning("order %s attempt %s: %s", order.pk, order.attempts, error.message)
+        time.sleep(RETRY_BACKOFF_SECONDS[0])
+        # The remaining attempts, each after looking the tag up, as _place_once makes them.
         status = _drive(order, strategy)
     if status is None:
         _move(run, Position.BUY_PENDING, Position.NONE)
     else:
         _settle_entry(order, run, strategy, status)
     events.notify_strategy(strategy.pk)
-    return False
 
 
 def _record_acks(placed: list[_Entry]) -> None:
@@ -389,21 +439,26 @@ def _record_acks(placed: list[_Entry]) -> None:
     own ack instant, and a row that already names its broker order is left as it is."""
     if not placed:
         return
-    values: list[object] = []
-    for entry in placed:
-        order, at = entry.order, entry.placed_at
-        order.broker_order_id, order.placed_at, order.updated_at = entry.broker_order_id, at, at
-        order.latency_ms = max(0, round((at - order.requested_at).total_seconds() * 1000))
-        values += [str(order.pk), order.broker_order_id, at, order.latency_ms]
-    rows = ", ".join(["(%s::uuid, %s, %s::timestamptz, %s::integer)"] * len(placed))
+    acks = [
+        {
+            "id": entry.order_id,
+            "broker_order_id": entry.broker_order_id,
+            "placed_at": entry.placed_at.isoformat(),  # type: ignore[union-attr]
+            "latency_ms": max(0, round((entry.placed_at - entry.requested_at).total_seconds() * 1000)),  # type: ignore[operator]
+            "unset": "",
+        }
+        for entry in placed
+    ]
     table = connection.ops.quote_name(Order._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
+            # `= v.unset` (always ''), not `= ''`: the statistics say almost no row has no broker
+            # order id, and the planner, trusting them, would join each row against all the acks.
             f"UPDATE {table} AS o SET broker_order_id = v.broker_order_id, placed_at = v.placed_at, "  # noqa: S608
-            "latency_ms = v.latency_ms, updated_at = v.placed_at "
-            f"FROM (VALUES {rows}) AS v(id, broker_order_id, placed_at, latency_ms) "
-            "WHERE o.id = v.id AND o.broker_order_id = ''",
-            values,
+            "latency_ms = v.latency_ms, updated_at = v.placed_at FROM json_to_recordset(%s) "
+            "AS v(id uuid, broker_order_id text, placed_at timestamptz, latency_ms integer, unset text) "
+            "WHERE o.id = v.id AND o.broker_order_id = v.unset",
+            [json.dumps(acks)],
         )
 
 

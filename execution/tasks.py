@@ -4,12 +4,17 @@
 the services make that harmless: claims, the strategy lock and the order tag.
 """
 
+import logging
 from datetime import date, datetime
 
 from celery import shared_task
-from celery.signals import worker_process_shutdown, worker_ready
+from celery.signals import worker_init, worker_process_init, worker_process_shutdown, worker_ready
+from django.db import connections
 
+from algotrader.redis import redis_client
+from brokers.adapters import adapter_class
 from brokers.adapters.base import BrokerUnavailable
+from brokers.instruments import shipped_instruments
 from brokers.models import BrokerAccount
 from execution import events, runtime, services
 from execution.locks import LockBusy
@@ -46,7 +51,7 @@ def execute_triggers_task(triggers: list[list[str]]) -> None:
     behind the rest of the instant's batches. Each trigger's failures are handled in the service."""
     placed = services.execute_triggers(triggers=[Trigger(*args) for args in triggers])
     if placed:
-        settle_entries_task.delay([str(order.pk) for order in placed])
+        settle_entries_task.delay(placed)
 
 
 @shared_task(queue="orders", acks_late=True)
@@ -85,6 +90,30 @@ def reconcile_task() -> None:
 @shared_task(queue="orders", acks_late=True)
 def premarket_check_task() -> dict[str, int]:
     return services.premarket_check()
+
+
+@worker_init.connect
+def _import_adapters(sender: object, **kwargs: object) -> None:
+    """Imports every broker's adapter in the worker's main process, before its pool forks:
+    otherwise each pool process pays an SDK's import in its first order for that broker
+    (kiteconnect, with Twisted, takes ~200 ms), inside a trigger's latency. The paper broker's
+    instruments are read here too, once for all of them."""
+    for broker in BrokerAccount.Broker.values:
+        adapter_class(broker)
+    shipped_instruments()
+
+
+@worker_process_init.connect
+def _connect_at_start(sender: object, **kwargs: object) -> None:
+    """Opens a pool process's PostgreSQL and Redis connections as it starts, not in its first
+    trigger. Best effort: what fails here connects on first use, as before."""
+    try:
+        connections["default"].ensure_connection()
+        redis_client().ping()
+    except Exception:
+        logging.getLogger(__name__).exception("worker process: could not connect at start; connecting on first use")
+    finally:
+        connections.close_all()
 
 
 @worker_process_shutdown.connect

@@ -137,7 +137,8 @@ end
 """
 
 # ARGV: account, orders per second, reference price, order id prefix, now, day, tag index key,
-# the rule the order breaks ('' for none), then the order's field/value pairs.
+# the rule the order breaks ('' for none), then the order's field/value pairs as one JSON array
+# (one argument, not forty: a batch sends a hundred of these in one pipeline).
 # Returns {outcome, order id, message}; outcome is THROTTLED, REJECTED or the order's state.
 _PLACE = """
 local account, reference, now, day = ARGV[1], ARGV[3], ARGV[5], ARGV[6]
@@ -149,7 +150,7 @@ if placed > tonumber(ARGV[2]) then return {'THROTTLED', '', ''} end
 
 local id = ARGV[4] .. string.format('%09d', redis.call('INCR', 'paper:order_sequence'))
 local key = order_key(id)
-redis.call('HSET', key, 'order_id', id, 'placed_at', now, 'updated_at', now, unpack(ARGV, 9))
+redis.call('HSET', key, 'order_id', id, 'placed_at', now, 'updated_at', now, unpack(cjson.decode(ARGV[9])))
 redis.call('EXPIRE', key, RETENTION)
 redis.call('SADD', ARGV[7], id)
 redis.call('EXPIRE', ARGV[7], RETENTION)
@@ -433,9 +434,12 @@ class PaperBroker(BrokerAdapter):
 
     @_transient_when_redis_fails
     def place_order(self, order: OrderRequest) -> str:
+        return self._placed(_scripts().place(args=self._place_args(order, *_clock())))
+
+    def _place_args(self, order: OrderRequest, now: str, day: str) -> list[object]:
+        """The arguments of the place script for `order`, placed at `now` on trading day `day`."""
         account = self.account
         instrument = shipped_instruments().get(order.symbol)
-        now, day = _clock()
         record = {
             "account": account,
             "exchange": order.exchange,
@@ -459,19 +463,21 @@ class PaperBroker(BrokerAdapter):
             "cancelled_quantity": "0",
             "modifications": "0",
         }
-        outcome, order_id, message = _scripts().place(
-            args=[
-                account,
-                ORDERS_PER_SECOND,
-                _wire(instrument.reference_price) if instrument else "",
-                day.replace("-", "")[2:],  # Kite-like ids: 261122000000042
-                now,
-                day,
-                tag_key(account, day, order.tag),
-                _broken_rule(order, instrument) or "",
-                *(item for pair in record.items() for item in pair),
-            ]
-        )
+        return [
+            account,
+            ORDERS_PER_SECOND,
+            _wire(instrument.reference_price) if instrument else "",
+            day.replace("-", "")[2:],  # Kite-like ids: 261122000000042
+            now,
+            day,
+            tag_key(account, day, order.tag),
+            _broken_rule(order, instrument) or "",
+            json.dumps([item for pair in record.items() for item in pair]),
+        ]
+
+    def _placed(self, reply: list[str]) -> str:
+        """The order id the place script's reply names, or the error it means."""
+        outcome, order_id, message = reply
         if outcome == "THROTTLED":
             raise BrokerUnavailable(
                 f"Too many requests: at most {ORDERS_PER_SECOND} orders per second per account.", code=429
@@ -564,6 +570,42 @@ class PaperBroker(BrokerAdapter):
             Position(symbol=symbol, exchange=exchange, product=product, **_net(trades))
             for (symbol, exchange, product), trades in fills.items()
         ]
+
+
+def place_orders(placements: list[tuple[PaperBroker, OrderRequest]]) -> list[str | Exception]:
+    """`broker.place_order(order)` for each pair, in one Redis round trip (a batch of BUYs of many
+    accounts): each order goes through the same script, rules and per-account limit, in order.
+    Returns, per pair, the order id or the exception `place_order` would have raised."""
+    if not placements:
+        return []
+    now, day = _clock()
+    script = _scripts().place
+    pipe = redis_client().pipeline(transaction=False)
+    queued: list[Exception | None] = []
+    for broker, order in placements:
+        try:
+            script(args=broker._place_args(order, now, day), client=pipe)
+            queued.append(None)
+        except Exception as error:  # e.g. an account without a client id
+            queued.append(error)
+    try:
+        replies = iter(pipe.execute(raise_on_error=False))
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        down = BrokerUnavailable(f"The paper market is unreachable: {error}", raw=error)
+        return [failed or down for failed in queued]
+    results: list[str | Exception] = []
+    for (broker, _), failed in zip(placements, queued, strict=True):
+        if failed is not None:
+            results.append(failed)
+            continue
+        reply = next(replies)
+        try:
+            if isinstance(reply, Exception):
+                raise reply
+            results.append(_transient_when_redis_fails(broker._placed)(reply))
+        except Exception as error:
+            results.append(error)
+    return results
 
 
 def _net(fills: list[tuple[int, Decimal]]) -> dict[str, Any]:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import http.cookiejar
+import os
+import threading
 import traceback
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -45,6 +48,31 @@ LTP_BATCH = 1000  # Kite's most instruments per LTP request
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)
+
+
+_sessions: dict[int, requests.Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def _shared_session() -> requests.Session:
+    """The process's HTTP session for every account's Kite calls: an adapter is built per
+    operation, and a session of its own would open a new connection each time (a TCP and TLS
+    handshake before every order). Credentials travel per request, in the Authorization header
+    the SDK builds; cookies are refused, so nothing of one account's replies reaches another's
+    requests. One per process: a forked worker must not share its parent's sockets."""
+    pid = os.getpid()
+    with _sessions_lock:
+        session = _sessions.get(pid)
+        if session is None:
+            session = requests.Session()
+            session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+            # Room for every thread of a batch (execution.services.BATCH_THREADS) to keep its connection.
+            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            _sessions.clear()
+            _sessions[pid] = session
+    return session
 
 
 def token_expiry(moment: datetime) -> datetime:
@@ -147,6 +175,7 @@ class ZerodhaBroker(BrokerAdapter):
             timeout=timeout,
             proxies={"http": proxy, "https": proxy} if proxy else None,
         )
+        self.kite.reqsession = _shared_session()
 
     def _call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:

@@ -10,11 +10,15 @@ import pytest
 
 from algotrader.celery import app
 from brokers.adapters.paper import PaperBroker, set_price
+from brokers.adapters.zerodha import ZerodhaBroker
 from brokers.models import BrokerAccount
+from brokers.simulators.base import Fault, SimulatorServer
+from brokers.simulators.kite import KiteSimulator
 from conftest import make_user
 from execution import services
 from execution.locks import strategy_lock
 from execution.models import Order
+from execution.ratelimit import WINDOW_MS
 from execution.tasks import execute_triggers_task
 from strategies.models import Strategy, StrategyEvent, StrategyRun
 from strategies.schedules import Trigger
@@ -41,9 +45,9 @@ def trigger(strategy: Strategy, event: str = "BUY", scheduled: datetime | None =
     return Trigger(str(strategy.pk), event, SESSION.isoformat(), scheduled.isoformat())
 
 
-def run_batch(triggers: list[Trigger]) -> list[Order]:
+def run_batch(triggers: list[Trigger]) -> list[str]:
     placed = services.execute_triggers(triggers=triggers)
-    services.settle_entries(order_ids=[order.pk for order in placed])
+    services.settle_entries(order_ids=placed)
     return placed
 
 
@@ -99,7 +103,7 @@ def test_it_adopts_the_placed_buys_when_the_batch_comes_again_before_they_were_s
 
     # A worker died after the BUYs were acknowledged: the message is delivered again.
     assert services.execute_triggers(triggers=batch) == []
-    services.settle_entries(order_ids=[order.pk for order in placed])
+    services.settle_entries(order_ids=placed)
 
     assert Order.objects.filter(event="BUY").count() == len(traders)
     assert set(StrategyRun.objects.values_list("position", flat=True)) == {"bought"}
@@ -184,3 +188,65 @@ def test_the_task_settles_what_it_placed(traders):
 
     assert set(StrategyRun.objects.values_list("position", flat=True)) == {"bought"}
     assert Order.objects.filter(event="PROTECTIVE_STOP", status="placed").count() == len(traders)
+
+
+def test_an_account_over_its_rate_limit_waits_for_its_slots_and_places_each_buy_once(traders, instruments):
+    account = traders[0].broker_account
+    many = [StrategyFactory(broker_account=account, status=Strategy.Status.RUNNING) for _ in range(11)]
+    started = time.monotonic()
+
+    run_batch([trigger(strategy) for strategy in [*many, *traders[1:]]])
+
+    entries = Order.objects.filter(event="BUY")
+    assert entries.count() == len(many) + len(traders) - 1
+    assert set(entries.values_list("status", flat=True)) == {"complete"}
+    # None was throttled by the broker and retried: the 11th and 12th waited for the window.
+    assert set(entries.values_list("attempts", flat=True)) == {1}
+    assert time.monotonic() - started >= WINDOW_MS / 1000
+    for strategy in many:
+        assert len(at_broker(strategy)) == 1
+
+
+def test_an_expired_session_holds_the_account_and_spares_the_others(traders):
+    expired = traders[0]
+    BrokerAccount.objects.filter(pk=expired.broker_account_id).update(client_id="")  # the paper broker's auth error
+
+    run_batch([trigger(strategy) for strategy in traders])
+
+    entry = Order.objects.get(strategy=expired, event="BUY")
+    assert entry.status == "failed"
+    assert BrokerAccount.objects.get(pk=expired.broker_account_id).status == "expired"
+    assert Strategy.objects.get(pk=expired.pk).status == "stopped"
+    assert StrategyRun.objects.get(strategy=expired).position == "none"
+    for strategy in traders[1:]:
+        assert Order.objects.get(strategy=strategy, event="BUY").status == "complete"
+
+
+def test_a_batch_through_kite_retries_a_transient_failure_and_places_each_buy_once(instruments, settings):
+    simulator = KiteSimulator()
+    with SimulatorServer(simulator) as server:
+        settings.KITE_API_ROOT = server.url
+        simulator.set_price("TCS", "3600")
+        strategies = []
+        for n in range(3):
+            api_key = f"batchkey{n}"
+            simulator.add_account(api_key=api_key, api_secret=f"secret{n}", user_id=f"ZB{n}")
+            account = BrokerAccount.objects.create(
+                user=make_user(f"kite{n}@example.com"),
+                broker="zerodha",
+                api_key=api_key,
+                access_token=simulator.login(api_key),
+                client_id=f"ZB{n}",
+            )
+            strategies.append(StrategyFactory(broker_account=account, status=Strategy.Status.RUNNING))
+        simulator.inject(Fault(status=503, path_prefix="/orders/regular"))
+
+        run_batch([trigger(strategy) for strategy in strategies])
+
+        entries = Order.objects.filter(event="BUY")
+        assert set(entries.values_list("status", flat=True)) == {"complete"}
+        assert sorted(entries.values_list("attempts", flat=True)) == [1, 1, 2]
+        for strategy in strategies:
+            order = Order.objects.get(strategy=strategy, event="BUY")
+            assert len(ZerodhaBroker(strategy.broker_account.credentials()).orders_by_tag(order.tag)) == 1
+            assert StrategyRun.objects.get(strategy=strategy).position == "bought"
