@@ -14,7 +14,9 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import LazyObject, empty
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -111,33 +113,67 @@ request_logger = logging.getLogger("algotrader.request")
 
 
 class RequestLogMiddleware:
-    """Assigns the request id and writes one line per request when it is answered."""
+    """Assigns the request id and writes one line per request when it is answered.
+
+    Async-capable, so that under ASGI Django does not run it, and everything after it, on
+    a thread of its own (two thread hops per request)."""
+
+    sync_capable = True
+    async_capable = True
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _REQUEST_ID_RE.match(incoming) else new_request_id()
-        token = request_id_var.set(request_id)
-        started = time.perf_counter()
+        if self.is_async:
+            return self.__acall__(request)  # type: ignore[return-value]
+        request_id = _request_id(request)
+        token, started = request_id_var.set(request_id), time.perf_counter()
         try:
-            response = self.get_response(request)
-            response["X-Request-ID"] = request_id
-            user = getattr(request, "user", None)
-            request_logger.info(
-                "%s %s %s",
-                request.method,
-                request.path,
-                response.status_code,
-                extra={
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "user_id": str(user.pk) if user is not None and user.is_authenticated else None,
-                },
-            )
-            return response
+            return self._answered(request, self.get_response(request), request_id, started)
         finally:
             request_id_var.reset(token)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        request_id = _request_id(request)
+        token, started = request_id_var.set(request_id), time.perf_counter()
+        try:
+            response = await self.get_response(request)  # type: ignore[misc]
+            return self._answered(request, response, request_id, started)
+        finally:
+            request_id_var.reset(token)
+
+    def _answered(self, request: HttpRequest, response: HttpResponse, request_id: str, started: float) -> HttpResponse:
+        response["X-Request-ID"] = request_id
+        request_logger.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "user_id": _user_id(request),
+            },
+        )
+        return response
+
+
+def _request_id(request: HttpRequest) -> str:
+    incoming = request.headers.get("X-Request-ID", "")
+    return incoming if _REQUEST_ID_RE.match(incoming) else new_request_id()
+
+
+def _user_id(request: HttpRequest) -> str | None:
+    user = getattr(request, "user", None)
+    # Until a view authenticates someone, request.user is AuthenticationMiddleware's lazy
+    # session user: not loaded only to be logged (a query, and one that may not run on the
+    # event loop).
+    if user is None or (isinstance(user, LazyObject) and user._wrapped is empty):
+        return None
+    return str(user.pk) if user.is_authenticated else None

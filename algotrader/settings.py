@@ -56,16 +56,18 @@ INSTALLED_APPS = [
     "execution",
 ]
 
+# Django's and WhiteNoise's middleware, adapted to run on the event loop under ASGI
+# (algotrader/middleware.py says why); same order, same behaviour.
 MIDDLEWARE = [
     "algotrader.logging.RequestLogMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "algotrader.middleware.SecurityMiddleware",
+    "algotrader.middleware.WhiteNoiseMiddleware",
+    "algotrader.middleware.SessionMiddleware",
+    "algotrader.middleware.CommonMiddleware",
+    "algotrader.middleware.CsrfViewMiddleware",
+    "algotrader.middleware.AuthenticationMiddleware",
+    "algotrader.middleware.MessageMiddleware",
+    "algotrader.middleware.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "algotrader.urls"

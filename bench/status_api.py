@@ -1,7 +1,8 @@
 """Status API latency: `GET /api/v1/strategy/status/{id}` at a fixed rate through the real web server.
 
 Starts uvicorn exactly as `make run` does (`uvicorn algotrader.asgi:application --host
-127.0.0.1 --port P --no-access-log --proxy-headers`, one process) on its own database
+127.0.0.1 --port P --no-access-log --proxy-headers`; uvicorn reads WEB_CONCURRENCY itself, and
+`make run` sets it to 2) on its own database
 `bench_status_api` (created and migrated here, emptied each run): USERS users with 5 running
 strategies each on 5 symbols, each with today's run `bought` (entry price set), the Redis
 runtime written and a last price per symbol, so every request goes the whole way (JWT user,
@@ -9,9 +10,11 @@ strategy, latest run, last price, last action, next triggers).
 
 The load is open-loop: request i is due at start + i / RATE whatever happened before, for a
 random (user, strategy) with that user's JWT, on a pool of keep-alive HTTP/1.1 connections
-(a new connection is opened when none is free). Latency is from the instant a request was
-due to its last response byte, so a slow server cannot hide its queue (no coordinated
-omission). Prints p50/p99/max, achieved rate, errors, and the server's CPU share.
+(a new connection is opened when none is free), written as a bare asyncio protocol so that
+the generator, which shares the cores with the server, costs little. Latency is from the
+instant a request was due to its last response byte, so a slow server cannot hide its queue
+(no coordinated omission). Prints p50/p99/max, achieved rate, errors, and the CPU of the
+server's processes and of the generator.
 
     .venv/bin/python -m algotrader.devstack exec -- .venv/bin/python bench/status_api.py [RATE] [SECONDS] [USERS]
 """
@@ -33,7 +36,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-import h11
+import psutil
+import uvloop
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -44,11 +48,10 @@ IST = ZoneInfo("Asia/Kolkata")
 
 def use_bench_database(name: str) -> None:
     """Points DATABASE_URL (this process and the ones it starts) at `name`, creating it."""
-    import psycopg2
+    import psycopg
 
     parts = urlsplit(os.environ["DATABASE_URL"])
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
+    admin = psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True)
     with admin.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if cursor.fetchone() is None:
@@ -146,48 +149,102 @@ def start_server() -> tuple[subprocess.Popen, int]:
     raise SystemExit("uvicorn did not start")
 
 
-class Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-        self.h11 = h11.Connection(h11.CLIENT)
+class HttpConnection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection, one request at a time.
 
-    async def get(self, path: str, token: str) -> int:
-        request = h11.Request(
-            method="GET",
-            target=path,
-            headers=[("Host", "127.0.0.1"), ("Authorization", f"Bearer {token}"), ("Accept", "application/json")],
-        )
-        self.writer.write(self.h11.send(request) + self.h11.send(h11.EndOfMessage()))
-        status = 0
-        while True:
-            event = self.h11.next_event()
-            if event is h11.NEED_DATA:
-                data = await self.reader.read(65536)
-                if not data:
-                    raise ConnectionError("closed by the server")
-                self.h11.receive_data(data)
-            elif isinstance(event, h11.Response):
-                status = event.status_code
-            elif isinstance(event, h11.EndOfMessage):
-                self.h11.start_next_cycle()
-                return status
+    A protocol on the raw transport rather than an HTTP client library: the load generator
+    shares the two cores with the server, so every microsecond it spends is taken from the
+    server and shows up as latency. It reads only the status and the body's framing
+    (Content-Length or chunked)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[int] | None = None
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("closed by the server"))
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.waiter is None or self.waiter.done():
+            return
+        try:
+            status = self._complete_response()
+        except ValueError as error:
+            self.waiter.set_exception(error)
+            return
+        if status is not None:
+            self.waiter.set_result(status)
+
+    def _complete_response(self) -> int | None:
+        """The status of the buffered response once it is whole (and drops it), else None."""
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return None
+        status_line, *lines = bytes(self.buffer[:end]).decode("latin-1").split("\r\n")
+        status = int(status_line.split(" ", 2)[1])
+        headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+        position = end + 4
+        if "content-length" in headers:
+            position += int(headers["content-length"])
+            if len(self.buffer) < position:
+                return None
+        elif headers.get("transfer-encoding") == "chunked":
+            while True:
+                line_end = self.buffer.find(b"\r\n", position)
+                if line_end < 0:
+                    return None
+                size = int(bytes(self.buffer[position:line_end]).split(b";")[0], 16)
+                position = line_end + 2 + size + 2
+                if len(self.buffer) < position:
+                    return None
+                if size == 0:
+                    break
+        else:
+            raise ValueError(f"a response without Content-Length or chunked body: {status_line}")
+        del self.buffer[:position]
+        return status
+
+    async def send(self, request: bytes) -> int:
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(request)
+        return await self.waiter
+
+
+def request_bytes(token: str, strategy_id: str) -> bytes:
+    return (
+        f"GET /api/v1/strategy/status/{strategy_id} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {token}\r\nAccept: application/json\r\n\r\n"
+    ).encode()
 
 
 async def load(port: int, targets: list[tuple[str, str]], rate: float, seconds: float) -> dict:
-    idle: list[Connection] = []
+    loop = asyncio.get_running_loop()
+    requests = [request_bytes(token, strategy_id) for token, strategy_id in targets]
+    idle: list[HttpConnection] = []
     latencies: list[float] = []
     errors: dict[str, int] = {}
     opened = 0
 
-    async def one(due: float, token: str, strategy_id: str) -> None:
+    async def one(due: float, request: bytes) -> None:
         nonlocal opened
         try:
+            # The server closes a connection idle past its keep-alive timeout: skip those.
+            while idle and idle[-1].closed:
+                idle.pop()
             if idle:
                 conn = idle.pop()
             else:
                 opened += 1
-                conn = Connection(*await asyncio.open_connection("127.0.0.1", port))
-            status = await conn.get(f"/api/v1/strategy/status/{strategy_id}", token)
+                _, conn = await loop.create_connection(HttpConnection, "127.0.0.1", port)
+            status = await conn.send(request)
             latencies.append((time.perf_counter() - due) * 1000)
             if status != 200:
                 errors[str(status)] = errors.get(str(status), 0) + 1
@@ -196,22 +253,40 @@ async def load(port: int, targets: list[tuple[str, str]], rate: float, seconds: 
             errors[type(error).__name__] = errors.get(type(error).__name__, 0) + 1
 
     # Warm-up: a few requests so that the first measured ones do not pay for imports.
-    for token, strategy_id in targets[:20]:
-        await one(time.perf_counter(), token, strategy_id)
+    for request in requests[:20]:
+        await one(time.perf_counter(), request)
     latencies.clear()
     errors.clear()
     total = int(rate * seconds)
     tasks = []
+    cpu_before = time.process_time()
     start = time.perf_counter() + 0.1
     for i in range(total):
         due = start + i / rate
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(due, *random.choice(targets))))
+        # Sent late when the loop itself was late; the latency still counts from `due`.
+        tasks.append(asyncio.create_task(one(due, random.choice(requests))))
     await asyncio.wait(tasks, timeout=30)
     elapsed = time.perf_counter() - start
-    return {"latencies": latencies, "errors": errors, "total": total, "elapsed": elapsed, "opened": opened}
+    return {
+        "latencies": latencies,
+        "errors": errors,
+        "total": total,
+        "elapsed": elapsed,
+        "opened": opened,
+        "client_cpu": time.process_time() - cpu_before,
+    }
+
+
+def server_cpu_seconds(server: psutil.Process) -> float:
+    """User + system CPU of uvicorn and its worker processes (WEB_CONCURRENCY > 1)."""
+    total = 0.0
+    for process in [server, *server.children(recursive=True)]:
+        times = process.cpu_times()
+        total += times.user + times.system
+    return total
 
 
 def main() -> None:
@@ -221,20 +296,19 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     targets = populate(users)
     server, port = start_server()
-    import psutil
-
     try:
-        uvloop = __import__("uvloop")
         process = psutil.Process(server.pid)
-        before = process.cpu_times()
+        # Let the workers finish importing before the load starts.
+        time.sleep(2)
+        before = server_cpu_seconds(process)
         loadavg = open("/proc/loadavg").read().split()[:3]
         result = uvloop.run(load(port, targets, rate, seconds))
-        after = process.cpu_times()
+        after = server_cpu_seconds(process)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait()
     values = sorted(result["latencies"])
-    cpu = (after.user + after.system - before.user - before.system) / result["elapsed"] * 100
+    cpu = (after - before) / result["elapsed"] * 100
     print(
         f"GET /api/v1/strategy/status/{{id}}: {len(values)}/{result['total']} answered at {rate:.0f}/s offered "
         f"({len(values) / result['elapsed']:.0f}/s achieved) over {seconds:.0f} s, {users * len(SYMBOLS)} strategies "
@@ -242,7 +316,11 @@ def main() -> None:
     )
     print(
         f"  p50 {statistics.median(values):.1f} ms, p99 {values[int(len(values) * 0.99) - 1]:.1f} ms, "
-        f"max {values[-1]:.1f} ms; errors: {result['errors'] or 'none'}; uvicorn CPU {cpu:.0f}% of one core"
+        f"max {values[-1]:.1f} ms; errors: {result['errors'] or 'none'}"
+    )
+    print(
+        f"  CPU: uvicorn {cpu:.0f}% of one core ({(after - before) / max(len(values), 1) * 1000:.2f} ms a request), "
+        f"load generator {result['client_cpu'] / result['elapsed'] * 100:.0f}%"
     )
     print(f"  load average at start: {loadavg}, after: {open('/proc/loadavg').read().split()[:3]}")
 

@@ -279,10 +279,14 @@ class StrategySnapshot:
 
 
 def _last_action(strategy: Strategy, run: StrategyRun | None) -> str | None:
+    return last_action(run, runtime_action=redis_client().hget(f"runtime:{strategy.id}", "last_action"))
+
+
+def last_action(run: StrategyRun | None, *, runtime_action: str | None) -> str | None:
+    """The last thing the strategy did, given the runtime's `last_action` in Redis."""
     # An exited run says how it ended; the runtime may not have caught up with the commit yet.
     if run is not None and run.position == StrategyRun.Position.EXITED:
         return "STOPLOSS" if run.exit_reason == StrategyRun.ExitReason.STOPLOSS else "SELL"
-    runtime_action = redis_client().hget(f"runtime:{strategy.id}", "last_action")
     if runtime_action:
         return runtime_action
     if run is None or run.position == StrategyRun.Position.NONE:
