@@ -122,7 +122,7 @@ def test_it_publishes_the_engine_task_by_name_on_the_orders_queue(db):
     finally:
         signals.after_task_publish.disconnect(capture)
 
-    assert published == [("execution.tasks.execute_trigger_task", "orders", trigger.args)]
+    assert published == [("execution.tasks.execute_triggers_task", "orders", [[trigger.args]])]
 
 
 @pytest.mark.django_db(transaction=True)

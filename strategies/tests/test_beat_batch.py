@@ -43,10 +43,12 @@ def test_it_publishes_triggers_due_together_in_batches(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_a_lone_trigger_is_still_its_own_message(monkeypatch):
+def test_a_lone_trigger_travels_as_a_batch_of_one(monkeypatch):
     [due] = triggers(1)
 
-    assert published_by([due], monkeypatch) == [(schedules.TRIGGER_TASK, due.args)]
+    [(task, (batch,))] = published_by([due], monkeypatch)
+
+    assert (task, [tuple(args) for args in batch]) == (schedules.TRIGGER_BATCH_TASK, [tuple(due.args)])
 
 
 def test_a_strategys_buy_and_sell_travel_in_the_same_batch_buy_first():

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django_celery_beat.models import ClockedSchedule, PeriodicTask
+from django_celery_beat.models import ClockedSchedule, PeriodicTask, PeriodicTasks
 
 from strategies import schedules
 from strategies.calendar import IST, calendar_for
@@ -111,6 +111,20 @@ def test_stop_removes_the_triggers_and_their_clocks(running, alice, nse):
 
     assert triggers(running) == {}
     assert not ClockedSchedule.objects.exists()
+
+
+def test_arming_and_stopping_leave_the_beats_schedule_unchanged(running, alice, nse):
+    # django-celery-beat's change counter makes the beat reload every periodic task; the
+    # beat keeps no trigger rows there, so trigger rows coming and going must not move it.
+    PeriodicTasks.update_changed()
+    before = PeriodicTasks.last_change()
+
+    schedules.arm(running, now=MONDAY_MORNING, calendar=nse)
+    schedules.arm(running, now=ist(23, 16, 0), calendar=nse)  # after the SELL: replaces the rows
+    strategy_stop(strategy=running, actor=alice)
+
+    assert PeriodicTasks.last_change() == before
+    assert (triggers(running), ClockedSchedule.objects.count()) == ({}, 0)
 
 
 def test_delete_removes_the_triggers(running, alice, nse):
