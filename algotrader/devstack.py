@@ -125,6 +125,7 @@ class EmbeddedRedis:
                 self.state.write_text(json.dumps({"pid": process.pid, "port": port}))
                 running = port
             self.users.add(os.getpid())
+        _wait_for_redis_data(running)
         return f"redis://127.0.0.1:{running}/{database}"
 
     def _running(self) -> int | None:
@@ -197,6 +198,27 @@ def _wait_for_port(port: int, *, what: str, process: subprocess.Popen, timeout: 
         if process.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"{what} did not start on port {port}")
         time.sleep(0.05)
+
+
+def _wait_for_redis_data(port: int, timeout: float = 300) -> None:
+    """A (re)started server accepts connections at once but answers every command with
+    LOADING until it has read its append-only file back, which takes seconds once benches
+    have filled it: nothing is started against it before then."""
+    import redis
+
+    client = redis.Redis(port=port, socket_timeout=5)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.BusyLoadingError:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"the embedded Redis was still loading its data after {timeout:.0f} s") from None
+                time.sleep(0.1)
+    finally:
+        client.close()
 
 
 def _wait_gone(pid: int, timeout: float = 10) -> None:

@@ -103,22 +103,28 @@ def test_a_stop_loss_whose_exit_could_not_be_queued_is_claimed_again_by_the_next
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_tick_worker_process_exits_a_position_hit_by_the_feed(holding, celery_processes):
-    worker = start_process(["django", "runworker", "ticks"], DJANGO_SETTINGS_MODULE="algotrader.settings")
+def test_two_tick_worker_processes_and_a_burst_of_ticks_give_one_exit(holding, celery_processes):
+    workers = [
+        start_process(["django", "runworker", "ticks"], DJANGO_SETTINGS_MODULE="algotrader.settings") for _ in range(2)
+    ]
     try:
-        time.sleep(1.5)  # the worker subscribes to the channel
+        time.sleep(1.5)  # the workers subscribe to the channel
         stop = holding.strategy.stop_loss
-        batch = [[holding.strategy.symbol, str(stop - 5), int(time.time() * 1000)]]
-        for _ in range(3):  # a redelivered or repeated frame must not exit twice
-            async_to_sync(get_channel_layer().send)("ticks", {"type": "ticks.batch", "ticks": batch})
+        send = async_to_sync(get_channel_layer().send)
+        for n in range(10):  # each frame goes to one of the two workers
+            now_ms = int(time.time() * 1000)
+            send("ticks", {"type": "ticks.batch", "ticks": [[holding.strategy.symbol, str(stop - n), now_ms]]})
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             holding.refresh_from_db()
             if holding.position == "exited":
                 break
             time.sleep(0.1)
+        time.sleep(1)  # a second exit, were there one, would be placed by now
     finally:
-        stop_process(worker)
+        for worker in workers:
+            stop_process(worker)
 
+    holding.refresh_from_db()
     assert (holding.position, holding.exit_reason) == ("exited", "stoploss")
     assert list(holding.orders.exits().values_list("event", "status")) == [("STOPLOSS", "complete")]
