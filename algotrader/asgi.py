@@ -23,9 +23,11 @@ application = ProtocolTypeRouter(
     }
 )
 
-# Fanning one price out to a thousand sockets allocates many short-lived objects; with the
-# default thresholds a full collection lands in the middle of a fan-out every few seconds and
-# adds 100-170 ms to it. Objects alive after start-up are frozen out of collection, and young
-# collections run less often.
+# Objects alive after start-up are frozen out of collection: with the default settings a full
+# collection (all of Django's modules) landed in the middle of a price fan-out every few
+# seconds and added 100-170 ms to it. Young collections stay small: each request leaves
+# cyclic garbage, and a gen-0 threshold of 50,000 made each young collection free ~48,000
+# objects in one 40-100 ms pause, every two seconds at 200 requests/s (bench/README.md,
+# "Status API"); at 1,000 the pauses are a few milliseconds and full ones stay rare.
 gc.freeze()
-gc.set_threshold(50_000, 20, 100)
+gc.set_threshold(1_000, 20, 100)

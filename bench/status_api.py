@@ -13,7 +13,8 @@ random (user, strategy) with that user's JWT, on a pool of keep-alive HTTP/1.1 c
 (a new connection is opened when none is free), written as a bare asyncio protocol so that
 the generator, which shares the cores with the server, costs little. Latency is from the
 instant a request was due to its last response byte, so a slow server cannot hide its queue
-(no coordinated omission). Prints p50/p99/max, achieved rate, errors, and the CPU of the
+(no coordinated omission). The first two seconds of load warm the workers and are not
+counted. Prints p50/p99/max, achieved rate, errors, and the CPU of the
 server's processes and of the generator.
 
     .venv/bin/python -m algotrader.devstack exec -- .venv/bin/python bench/status_api.py [RATE] [SECONDS] [USERS]
@@ -298,8 +299,10 @@ def main() -> None:
     server, port = start_server()
     try:
         process = psutil.Process(server.pid)
-        # Let the workers finish importing before the load starts.
+        # Let the workers finish importing, then warm them (first database and Redis
+        # connections, lazy imports) with two seconds of the same load, not counted.
         time.sleep(2)
+        uvloop.run(load(port, targets, rate, 2))
         before = server_cpu_seconds(process)
         loadavg = open("/proc/loadavg").read().split()[:3]
         result = uvloop.run(load(port, targets, rate, seconds))
