@@ -463,9 +463,11 @@ def _record_acks(placed: list[_Entry]) -> None:
 
 
 def _in_threads(items: list[T], work: Callable[[T], R]) -> list[R | None]:
-    """work(item) for every item, on up to BATCH_THREADS threads each with its own database
-    connection, closed when the thread ends. An item whose work raises is logged and gives None:
-    one strategy's failure does not stop the others."""
+    """work(item) for every item, on up to BATCH_THREADS threads. Each thread hands its database
+    connection back to the pool after every item: the pool (DATABASE_POOL_SIZE, 10 by default)
+    is smaller than BATCH_THREADS, and a thread keeping its connection until it ran out of
+    items would leave the others waiting on the pool. An item whose work raises is logged and
+    gives None: one strategy's failure does not stop the others."""
     if len(items) <= 1:
         return [_logged(work, item) for item in items]
     results: list[R | None] = [None] * len(items)
@@ -473,14 +475,12 @@ def _in_threads(items: list[T], work: Callable[[T], R]) -> list[R | None]:
     taking = threading.Lock()
 
     def lane() -> None:
-        try:
-            while True:
-                with taking:
-                    index, item = next(pending, (None, None))
-                if index is None:
-                    return
-                results[index] = _logged(work, item)
-        finally:
+        while True:
+            with taking:
+                index, item = next(pending, (None, None))
+            if index is None:
+                return
+            results[index] = _logged(work, item)  # never raises
             connections.close_all()
 
     threads = [threading.Thread(target=lane, daemon=True) for _ in range(min(BATCH_THREADS, len(items)))]

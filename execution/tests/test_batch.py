@@ -250,3 +250,26 @@ def test_a_batch_through_kite_retries_a_transient_failure_and_places_each_buy_on
             order = Order.objects.get(strategy=strategy, event="BUY")
             assert len(ZerodhaBroker(strategy.broker_account.credentials()).orders_by_tag(order.tag)) == 1
             assert StrategyRun.objects.get(strategy=strategy).position == "bought"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batch_items_are_taken_in_order_although_the_pool_is_smaller_than_the_threads(settings):
+    from django.db import connection
+
+    pool_size = settings.DATABASES["default"]["OPTIONS"]["pool"]["max_size"]
+    assert services.BATCH_THREADS > pool_size  # what this test is about
+    items = list(range(services.BATCH_THREADS * 4))
+    began: dict[int, float] = {}
+
+    def query(item: int) -> int:
+        with connection.cursor() as cursor:
+            began[item] = time.monotonic()
+            cursor.execute("SELECT pg_sleep(0.02)")
+        return item
+
+    assert services._in_threads(items, query) == items
+    # The threads beyond the pool's size took their first item at once and waited for a
+    # connection: one handed back after an item, not one held until its thread ran out of items
+    # (which made them wait for the whole batch, and time out on a long one).
+    first_round, last_round = items[: services.BATCH_THREADS], items[-services.BATCH_THREADS :]
+    assert max(began[item] for item in first_round) < min(began[item] for item in last_round)
