@@ -26,7 +26,6 @@ beat dispatches them and the orders worker places them at the paper broker: each
 import math
 import os
 import random
-import signal
 import socket
 import statistics
 import subprocess
@@ -41,7 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.benchdb import use_bench_database  # noqa: E402
+from bench.harness import paper_traders, stop_processes, use_bench_database  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "algotrader.settings")
 DATABASE = "bench_start_stop"
@@ -84,10 +83,6 @@ def population() -> list[Strategy]:
         return rows  # the orders worker's start-up rebuild writes their Redis runtime
     User.objects.filter(email__startswith="ss-").delete()
     started = time.perf_counter()
-    users = User.objects.bulk_create(User(email=f"ss-{n}@bench.local") for n in range(USERS))
-    accounts = BrokerAccount.objects.bulk_create(
-        BrokerAccount(user=user, broker="paper", client_id=f"SS{n}", status="connected") for n, user in enumerate(users)
-    )
     rows = Strategy.objects.bulk_create(
         Strategy(
             user=user,
@@ -99,7 +94,7 @@ def population() -> list[Strategy]:
             quantity=1,
             status=Strategy.Status.RUNNING,
         )
-        for user, account in zip(users, accounts, strict=True)
+        for user, account in paper_traders("ss", USERS)
         for symbol in SYMBOLS
     )
     for strategy in rows:
@@ -194,17 +189,6 @@ def start_processes() -> tuple[list[subprocess.Popen], int]:
             sys.exit(f"the processes did not start; see {LOGS}")
         time.sleep(0.2)
     return processes, port
-
-
-def stop_processes(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def api(port: int, path: str, token: str) -> int:

@@ -34,7 +34,6 @@ from datetime import datetime
 from datetime import time as dtime
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import psutil
@@ -42,23 +41,11 @@ import uvloop
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.harness import paper_traders, use_bench_database  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "algotrader.settings")
 DATABASE = "bench_status_api"
 IST = ZoneInfo("Asia/Kolkata")
-
-
-def use_bench_database(name: str) -> None:
-    """Points DATABASE_URL (this process and the ones it starts) at `name`, creating it."""
-    import psycopg
-
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    admin = psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True)
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
 
 
 use_bench_database(DATABASE)
@@ -71,10 +58,8 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
-from accounts.models import User  # noqa: E402
 from algotrader.redis import redis_client  # noqa: E402
 from brokers.instruments import shipped_instruments  # noqa: E402
-from brokers.models import BrokerAccount  # noqa: E402
 from execution import runtime  # noqa: E402
 from strategies.models import Strategy, StrategyRun  # noqa: E402
 
@@ -85,12 +70,7 @@ def populate(users: int) -> list[tuple[str, str]]:
     """(JWT, strategy id) pairs: `users` users with one strategy per symbol each."""
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE accounts_user CASCADE")
-    tag = uuid.uuid4().hex[:6]
-    people = User.objects.bulk_create(User(email=f"status-{tag}-{n}@bench.local") for n in range(users))
-    accounts = BrokerAccount.objects.bulk_create(
-        BrokerAccount(user=user, broker="paper", client_id=f"ST{tag}{n}", status="connected")
-        for n, user in enumerate(people)
-    )
+    traders = paper_traders(f"status-{uuid.uuid4().hex[:6]}", users)
     strategies = Strategy.objects.bulk_create(
         Strategy(
             user=user,
@@ -102,7 +82,7 @@ def populate(users: int) -> list[tuple[str, str]]:
             quantity=1,
             status=Strategy.Status.RUNNING,
         )
-        for user, account in zip(people, accounts, strict=True)
+        for user, account in traders
         for symbol in SYMBOLS
     )
     today = datetime.now(IST).date()
@@ -122,7 +102,7 @@ def populate(users: int) -> list[tuple[str, str]]:
         client.hset(runtime.runtime_key(strategy.pk), "last_action", "BUY")
     for symbol in SYMBOLS:
         client.set(runtime.price_key(symbol), str(shipped_instruments()[symbol].reference_price))
-    tokens = {user.pk: str(AccessToken.for_user(user)) for user in people}
+    tokens = {user.pk: str(AccessToken.for_user(user)) for user, _account in traders}
     return [(tokens[strategy.user_id], str(strategy.pk)) for strategy in strategies]
 
 

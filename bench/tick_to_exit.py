@@ -29,7 +29,6 @@ import asyncio
 import json
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -43,7 +42,7 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.benchdb import use_bench_database  # noqa: E402
+from bench.harness import paper_traders, stop_processes, use_bench_database  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "algotrader.settings")
 DATABASE = "bench_tick_exit"
@@ -60,10 +59,8 @@ from channels.layers import get_channel_layer  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from accounts.models import User  # noqa: E402
 from algotrader.redis import redis_client  # noqa: E402
 from brokers.instruments import shipped_instruments  # noqa: E402
-from brokers.models import BrokerAccount  # noqa: E402
 from execution import runtime  # noqa: E402
 from execution.models import Order  # noqa: E402
 from execution.services import execute_trigger  # noqa: E402
@@ -90,14 +87,8 @@ def reset() -> None:
 
 def open_positions(count: int) -> dict[str, list[Strategy]]:
     """`count` strategies bought for real; per symbol, sorted by stop-loss, highest first."""
-    run_id = uuid.uuid4().hex[:6].upper()
-    users = User.objects.bulk_create(User(email=f"tte-{run_id}-{n}@bench.local") for n in range(count))
-    accounts = BrokerAccount.objects.bulk_create(
-        BrokerAccount(user=user, broker="paper", client_id=f"TTE{run_id}{n}", status="connected")
-        for n, user in enumerate(users)
-    )
     rows = []
-    for n, (user, account) in enumerate(zip(users, accounts, strict=True)):
+    for n, (user, account) in enumerate(paper_traders(f"tte-{uuid.uuid4().hex[:6]}", count)):
         symbol = SYMBOLS[n % len(SYMBOLS)]
         reference = shipped_instruments()[symbol].reference_price
         # Distinct stops 0.10 apart, all below 0.9 x the reference price.
@@ -161,17 +152,6 @@ def start_processes() -> list[subprocess.Popen]:
             sys.exit(f"the workers did not start; see {LOGS}")
         time.sleep(0.2)
     return processes
-
-
-def stop_processes(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def background_frame(seq: int, bands: dict[str, tuple[float, float]]) -> list[list]:

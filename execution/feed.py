@@ -461,10 +461,7 @@ class FeedGateway:
             for tick in ticks:
                 pipe.set(price_key(tick.symbol), format(tick.price, "f"))
             pipe.execute()
-        try:
-            await layer.send(TICKS_CHANNEL, ticks_message(ticks))
-        except ChannelFull:
-            self._dropped += 1
+        await self._send(layer, ticks)
 
     async def _tell_users(self, layer: Any) -> None:
         """Sends `feed.health` to the users whose running strategies trade the symbols that
@@ -499,6 +496,9 @@ class FeedGateway:
             if not self.source.sets_prices:
                 pipe.set(price_key(tick.symbol), format(tick.price, "f"))
         pipe.execute()
+        await self._send(layer, ticks)
+
+    async def _send(self, layer: Any, ticks: list[Tick]) -> None:
         try:
             await layer.send(TICKS_CHANNEL, ticks_message(ticks))
         except ChannelFull:

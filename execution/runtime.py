@@ -14,7 +14,7 @@ loses no data.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from algotrader.redis import redis_client
@@ -119,6 +119,14 @@ def strategies_hit(symbol: str, price: Decimal) -> list[str]:
     """Strategies holding a position on `symbol` whose stop-loss is at or above `price`:
     O(log n + k) on the sorted set, never a scan."""
     return redis_client().zrangebyscore(stop_loss_key(symbol), float(price), "+inf")
+
+
+def parse_price(raw: str | None) -> Decimal | None:
+    """A price as Redis holds it, or None when there is none (or it is not a number)."""
+    try:
+        return Decimal(raw) if raw is not None else None
+    except InvalidOperation:
+        return None
 
 
 def last_price(symbol: str) -> Decimal | None:

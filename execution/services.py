@@ -524,8 +524,8 @@ def exit_position(
         strategy = run.strategy
         # All of the run's orders in one query (one per event at most): the exit, the stop.
         orders = {order.event: order for order in run.orders.all()}
-        live = [order for order in orders.values() if order.status in Order.LIVE_STATUSES]
-        existing = next((order for order in live if order.event in Order.EXIT_EVENTS), None)
+        live = {event: order for event, order in orders.items() if order.status in Order.LIVE_STATUSES}
+        existing = next((live[event] for event in Order.EXIT_EVENTS if event in live), None)
         if existing is None and run.position == Position.BOUGHT:
             if not _move(run, Position.BOUGHT, Position.EXIT_PENDING):
                 return None
@@ -537,9 +537,9 @@ def exit_position(
                 _settle_exit(existing, run, strategy, _status_of_row(existing))
             return None
         if existing is None:
-            stop = orders.get(Order.Event.PROTECTIVE_STOP)
+            stop = live.get(Order.Event.PROTECTIVE_STOP)
             try:
-                if stop is not None and stop in live and _cancel_protective_stop(run, strategy, stop):
+                if stop is not None and _cancel_protective_stop(run, strategy, stop):
                     return None  # the stop filled at the broker: the position is already closed
             except BrokerAuthError as error:
                 _move(run, Position.EXIT_PENDING, Position.BOUGHT)

@@ -3,7 +3,6 @@ and the instrument search that feeds the symbol picker. Every query is scoped to
 so another user's strategy is a 404."""
 
 import uuid
-from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
 from asgiref.sync import sync_to_async
@@ -22,6 +21,7 @@ from accounts.authentication import bearer_user_id
 from accounts.models import User
 from algotrader.api_errors import ApiError
 from algotrader.redis import redis_client
+from execution import runtime
 from strategies import services
 from strategies.calendar import market_calendar
 from strategies.models import Instrument, Strategy, StrategyRun
@@ -197,23 +197,16 @@ def _status_of_own_strategy(*, user_id: uuid.UUID, strategy_id: uuid.UUID) -> tu
     else:
         run.strategy = strategy
     pipe = redis_client().pipeline(transaction=False)
-    pipe.get(f"price:{strategy.symbol}")
-    pipe.hget(f"runtime:{strategy.id}", "last_action")
+    pipe.get(runtime.price_key(strategy.symbol))
+    pipe.hget(runtime.runtime_key(strategy.id), "last_action")
     raw_price, runtime_action = pipe.execute()
     snapshot = services.StrategySnapshot(
         strategy=strategy,
         run=run,
-        last_price=_decimal_or_none(raw_price),
+        last_price=runtime.parse_price(raw_price),
         last_action=services.last_action(run, runtime_action=runtime_action),
     )
     return user, JSONRenderer().render(_STATUS_SERIALIZER.to_representation(snapshot.status_data(market_calendar())))
-
-
-def _decimal_or_none(raw: str | None) -> Decimal | None:
-    try:
-        return Decimal(raw) if raw is not None else None
-    except InvalidOperation:
-        return None
 
 
 @extend_schema(

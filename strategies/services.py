@@ -6,7 +6,7 @@ exit of an open position hook in later (DESIGN.md section 7), after the status c
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from celery import current_app
 from django.db import transaction
@@ -232,12 +232,8 @@ def last_prices(symbols: list[str]) -> dict[str, Decimal]:
     unique = sorted(set(symbols))
     if not unique:
         return {}
-    prices = {}
-    for symbol, raw in zip(unique, redis_client().mget([f"price:{s}" for s in unique]), strict=True):
-        try:
-            prices[symbol] = Decimal(raw) if raw is not None else None
-        except InvalidOperation:
-            prices[symbol] = None
+    raws = redis_client().mget([runtime.price_key(symbol) for symbol in unique])
+    prices = {symbol: runtime.parse_price(raw) for symbol, raw in zip(unique, raws, strict=True)}
     return {symbol: price for symbol, price in prices.items() if price is not None}
 
 
